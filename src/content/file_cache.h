@@ -1,0 +1,104 @@
+#pragma once
+// FileCache: the folder origin's view of files on disk, with their validators and compressed
+// variants, cached so that a hit is one stat() and a lookup.
+//
+// Threading: get() is called concurrently by every worker thread and must not block on another
+// worker (per-worker first-level maps; a shared second level is touched only on a miss).
+// Compression and hashing of large files run on the cache's own background threads, never on
+// the caller's. Never stale: every get() checks the file's identity (dev, inode, size, mtime,
+// ctime) with one stat() and rebuilds the entry when it changed.
+// Safety: paths are resolved with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) below the
+// root, so neither "..", nor absolute paths, nor symlinks can leave the root.
+
+#include <atomic>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "content/encoding.h"
+#include "core/result.h"
+#include "edge/handler.h"
+
+namespace moat::content {
+
+struct FileCacheSettings {
+    std::uint64_t max_bytes = 256ull << 20;          // memory for bodies and variants (LRU)
+    std::uint64_t max_memory_file = 1ull << 20;       // files up to this are held in memory
+    std::uint64_t max_compress_file = 16ull << 20;    // larger files are never compressed
+    std::uint64_t min_compress_size = 256;            // smaller files are never compressed
+    int compress_threads = 1;                         // background compression/hashing threads
+    int brotli_level = 11, zstd_level = 19, gzip_level = 9;
+    int workers = 1;  // number of worker threads that call get() (first-level maps)
+};
+
+// One representation of a file: identity, a compressed variant made by moat, or a
+// precompressed sibling file (.br/.zst/.gz) found on disk.
+struct Representation {
+    Encoding encoding = Encoding::kIdentity;
+    std::uint64_t size = 0;
+    std::string etag;  // strong, quoted; differs per encoding ("\"<hash>\"", "\"<hash>-br\"")
+    std::shared_ptr<const std::string> bytes;       // whole body in memory, or null
+    std::shared_ptr<const edge::OpenFile> file;     // else an open file (offset 0)
+};
+
+// An immutable snapshot of one file version. Shared by all workers; lives while referenced.
+struct FileEntry {
+    std::string path;                // relative path it was found at
+    std::string_view content_type;   // from content_type_for(); static storage
+    bool compressible = false;
+    std::time_t mtime = 0;
+    std::string last_modified;       // IMF-fixdate of mtime
+    std::uint64_t dev = 0, ino = 0;  // identity, for the staleness check
+    std::int64_t mtime_ns = 0, ctime_ns = 0;
+
+    // Index by int(Encoding). identity() always exists once the entry does, except that its
+    // etag may be empty for a large file whose hash is still being computed in the background
+    // (then no ETag is sent and conditional requests fall back to Last-Modified).
+    // Variants appear later, when background compression finishes; read them with load().
+    std::atomic<std::shared_ptr<const Representation>> reps[kEncodingCount];
+
+    std::shared_ptr<const Representation> rep(Encoding e) const {
+        return reps[static_cast<int>(e)].load(std::memory_order_acquire);
+    }
+    EncodingSet available() const;  // encodings whose representation exists now
+};
+
+enum class Lookup { kFile, kDirectory, kNotFound };
+
+struct LookupResult {
+    Lookup kind = Lookup::kNotFound;
+    std::shared_ptr<const FileEntry> entry;  // set for kFile
+};
+
+class FileCache {
+public:
+    explicit FileCache(FileCacheSettings s);
+    ~FileCache();  // stops the background threads (pending jobs are dropped)
+    FileCache(const FileCache&) = delete;
+    FileCache& operator=(const FileCache&) = delete;
+
+    // Looks up `rel` (already percent-decoded and normalised: no leading '/', no "." or ".."
+    // segments, no NUL or backslash; the caller enforces that) below the folder `root`
+    // (absolute path). `worker` is the calling worker's index in [0, settings.workers).
+    // `precompressed`: use .br/.zst/.gz siblings when present and not older than the file.
+    // `compress`: schedule br/zstd/gzip variants for compressible files (kept only when smaller).
+    // Errors: only kIo for unexpected OS failures; a missing file is kind kNotFound.
+    Result<LookupResult> get(const std::string& root, std::string_view rel, int worker,
+                             bool precompressed, bool compress);
+
+    struct Stats {
+        std::uint64_t hits = 0, misses = 0, bytes = 0, compressions = 0;
+    };
+    Stats stats() const;
+
+    // Waits until no background job is pending (for tests and benchmarks).
+    void wait_idle();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace moat::content
