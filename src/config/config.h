@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -14,8 +15,8 @@
 namespace moat::config {
 
 struct Config {
-    std::string source;                 // file it came from
-    std::string data_dir = "moat-data";  // CA, logs, state; relative to the working directory
+    std::string source;                  // file it came from
+    std::string data_dir = "moat-data";  // CA, logs, state; absolute once loaded
     std::string log_level = "info";
     edge::EdgeSettings edge;
     tls::TlsSettings tls;
@@ -26,8 +27,8 @@ struct Config {
 struct Diagnostic {
     bool warning = false;
     std::string file;
-    int line = 0;    // 1-based; 0 when not tied to a place
-    int column = 0;  // 1-based
+    int line = 0;     // 1-based; 0 when not tied to a place
+    int column = 0;   // 1-based
     std::string key;  // dotted path, e.g. sites."example.com".headers.hsts_max_age
     std::string message;
     std::string to_string() const;  // "file:line:col: key: message" (prefixed "warning: " if so)
@@ -38,7 +39,23 @@ struct LoadResult {
     std::vector<Diagnostic> diagnostics;   // every error and warning, in file order
 };
 
+// Reads and validates a moat.toml. Never throws; a missing or unreadable file is one error
+// without a position. Relative paths in the file (data_dir, root, cert, key) are resolved
+// against the file's directory; roots and cert/key files must exist at load time.
 LoadResult load_file(const std::string& path);
+
+// As load_file, for text already in memory. `name` is used in diagnostics and as the file's
+// path: relative paths resolve against its directory (the working directory if it has none).
 LoadResult load_string(std::string_view text, const std::string& name);
+
+// The Config of `moat serve --root DIR [--listen ADDR:PORT]...`: one site "localhost" serving
+// DIR as production, default_host "localhost" so any SNI (or none) is answered, HTTPS only
+// (no port-80 or metrics listener), data under ./moat-data. `listen` empty: the default HTTPS
+// listeners. Certificate from `cert`/`key` (PEM files, both or neither) or the internal CA.
+// Errors: kInvalidArgument naming the bad option.
+Result<std::shared_ptr<const Config>> config_for_root(const std::string& root,
+                                                      const std::vector<std::string>& listen,
+                                                      const std::string& cert,
+                                                      const std::string& key);
 
 }  // namespace moat::config

@@ -24,13 +24,15 @@
 namespace moat::content {
 
 struct FileCacheSettings {
-    std::uint64_t max_bytes = 256ull << 20;          // memory for bodies and variants (LRU)
-    std::uint64_t max_memory_file = 1ull << 20;       // files up to this are held in memory
-    std::uint64_t max_compress_file = 16ull << 20;    // larger files are never compressed
-    std::uint64_t min_compress_size = 256;            // smaller files are never compressed
-    int compress_threads = 1;                         // background compression/hashing threads
+    std::uint64_t max_bytes = 256ull << 20;         // memory for bodies and variants (LRU)
+    std::uint64_t max_memory_file = 1ull << 20;     // files up to this are held in memory
+    std::uint64_t max_compress_file = 16ull << 20;  // larger files are never compressed
+    std::uint64_t min_compress_size = 256;          // smaller files are never compressed
+    int compress_threads = 1;                       // background compression/hashing threads
     int brotli_level = 11, zstd_level = 19, gzip_level = 9;
     int workers = 1;  // number of worker threads that call get() (first-level maps)
+    std::uint64_t max_entries = 16384;     // entries (open files) kept, and per-worker map size
+    std::uint64_t max_queued_jobs = 4096;  // background jobs waiting; more wait for a later hit
 };
 
 // One representation of a file: identity, a compressed variant made by moat, or a
@@ -39,14 +41,14 @@ struct Representation {
     Encoding encoding = Encoding::kIdentity;
     std::uint64_t size = 0;
     std::string etag;  // strong, quoted; differs per encoding ("\"<hash>\"", "\"<hash>-br\"")
-    std::shared_ptr<const std::string> bytes;       // whole body in memory, or null
-    std::shared_ptr<const edge::OpenFile> file;     // else an open file (offset 0)
+    std::shared_ptr<const std::string> bytes;    // whole body in memory, or null
+    std::shared_ptr<const edge::OpenFile> file;  // else an open file (offset 0)
 };
 
 // An immutable snapshot of one file version. Shared by all workers; lives while referenced.
 struct FileEntry {
-    std::string path;                // relative path it was found at
-    std::string_view content_type;   // from content_type_for(); static storage
+    std::string path;               // relative path it was found at
+    std::string_view content_type;  // from content_type_for(); static storage
     bool compressible = false;
     std::time_t mtime = 0;
     std::string last_modified;       // IMF-fixdate of mtime

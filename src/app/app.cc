@@ -1,0 +1,158 @@
+#include "app/app.h"
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "app/demo.h"
+#include "app/runtime.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "tls/init.h"
+
+namespace moat::app {
+namespace {
+
+// Loads a config file, printing every diagnostic. Null when it has errors.
+std::shared_ptr<const config::Config> load_and_report(const std::string& path) {
+    auto lr = config::load_file(path);
+    for (const auto& d : lr.diagnostics) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+    return lr.config;
+}
+
+// How the config is obtained: from a file (--config, --demo) or built for --root.
+struct Source {
+    std::string file;
+    ServeOptions opts;
+    std::shared_ptr<const config::Config> load() const {
+        std::shared_ptr<const config::Config> cfg;
+        if (!file.empty()) {
+            cfg = load_and_report(file);
+        } else {
+            auto r = config::config_for_root(opts.root, opts.listen, opts.cert, opts.key);
+            if (!r) {
+                std::fprintf(stderr, "moat: %s\n", r.error().detail.c_str());
+                return nullptr;
+            }
+            cfg = *r;
+        }
+        if (!cfg) return nullptr;
+        auto c = std::make_shared<config::Config>(*cfg);
+        if (file.empty()) c->edge.access_log_dir = opts.access_log;  // off unless asked
+        if (!opts.data_dir.empty() && file.empty()) {
+            c->data_dir = opts.data_dir;
+            c->tls.internal_ca_dir = opts.data_dir + "/ca";
+        }
+        if (opts.workers >= 0) c->edge.workers = opts.workers;
+        if (!opts.log_level.empty()) c->log_level = opts.log_level;
+        return c;
+    }
+};
+
+void print_demo_banner(const Runtime& rt) {
+    std::string ca = std::filesystem::absolute(rt.ca_root_path()).string();
+    std::printf(
+        "\nmoat demo is serving:\n"
+        "  https://localhost:8443/        production (HTTP/2, TLS 1.3)\n"
+        "  https://test.localhost:8443/   testing\n"
+        "  http://localhost:8080/         redirects / to HTTPS, 403 elsewhere\n"
+        "  http://127.0.0.1:9100/metrics  Prometheus metrics\n"
+        "Its certificates come from moat's internal CA: %s\n"
+        "  curl:    curl --cacert %s https://localhost:8443/\n"
+        "  Debian:  sudo cp %s /usr/local/share/ca-certificates/moat-demo.crt && "
+        "sudo update-ca-certificates\n"
+        "  Chrome/Firefox: import it as an authority in the browser's certificate settings.\n"
+        "Access logs: %s/logs/CloudFront/. Config: %s/moat.toml. Ctrl-C stops.\n\n",
+        ca.c_str(), ca.c_str(), ca.c_str(), rt.config().data_dir.c_str(),
+        rt.config().data_dir.c_str());
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int serve(const ServeOptions& opts) {
+    tls::init_openssl();
+    core::init_logging(opts.log_level.empty() ? "info" : opts.log_level);
+    auto log = core::logger("app");
+    Source src;
+    src.opts = opts;
+    if (opts.demo) {
+        auto cfg = prepare_demo(opts.data_dir.empty() ? "moat-data" : opts.data_dir);
+        if (!cfg) {
+            std::fprintf(stderr, "moat: demo: %s\n", cfg.error().detail.c_str());
+            return 1;
+        }
+        src.file = *cfg;
+    } else if (!opts.config_path.empty()) {
+        src.file = opts.config_path;
+    }
+    auto cfg = src.load();
+    if (!cfg) return 2;
+    core::init_logging(cfg->log_level);
+
+    // Signals are handled on their own thread through Asio, never in a signal handler.
+    sigset_t set;
+    sigemptyset(&set);
+    asio::io_context sig_io(1);
+    asio::signal_set signals(sig_io, SIGINT, SIGTERM, SIGHUP);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    auto rt = Runtime::start(cfg);
+    if (!rt) {
+        log->error("start failed: {}", rt.error().detail);
+        return 1;
+    }
+    Runtime& runtime = **rt;
+    log->info("serving sites={} workers={} https={} http={}", cfg->sites.size(),
+              cfg->edge.workers, fmt::join(cfg->edge.https_listen, ","),
+              fmt::join(cfg->edge.http_listen, ","));
+    if (opts.demo) print_demo_banner(runtime);
+
+    std::function<void()> wait_signal = [&] {
+        signals.async_wait([&](const asio::error_code& ec, int sig) {
+            if (ec) return;
+            if (sig == SIGHUP) {
+                auto next = src.load();
+                if (!next) {
+                    log->error("reload refused: the config has errors; the old one keeps serving");
+                } else if (auto r = runtime.reload(next); !r) {
+                    log->error("reload refused: {}; the old config keeps serving", r.error().detail);
+                } else {
+                    log->info("reloaded config");
+                }
+                wait_signal();
+                return;
+            }
+            log->info("signal {}: draining connections", sig);
+            runtime.stop();
+        });
+    };
+    wait_signal();
+    std::thread sig_thread([&] { sig_io.run(); });
+    runtime.run();
+    sig_io.stop();
+    sig_thread.join();
+    log->info("stopped");
+    return 0;
+}
+
+int config_check(const std::string& path) {
+    auto lr = config::load_file(path);
+    int errors = 0, warnings = 0;
+    for (const auto& d : lr.diagnostics) {
+        std::printf("%s\n", d.to_string().c_str());
+        (d.warning ? warnings : errors)++;
+    }
+    if (!lr.config) {
+        std::printf("%s: %d error(s), %d warning(s)\n", path.c_str(), errors, warnings);
+        return 2;
+    }
+    std::printf("%s: ok, %zu site(s), %d warning(s)\n", path.c_str(), lr.config->sites.size(),
+                warnings);
+    return 0;
+}
+
+}  // namespace moat::app

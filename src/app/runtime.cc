@@ -1,0 +1,169 @@
+#include "app/runtime.h"
+
+#include <thread>
+
+#include "core/log.h"
+#include "site/site_table.h"
+#include "tls/build_cert_table.h"
+
+namespace moat::app {
+namespace {
+
+// Answers GET /metrics on the loopback admin listener with the Prometheus text format.
+class MetricsHandler : public edge::Handler {
+public:
+    explicit MetricsHandler(edge::Metrics& m) : m_(m) {}
+    void handle(const edge::Request& req, edge::Response& res) override {
+        auto block = std::make_shared<edge::HeaderBlock>();
+        block->add("cache-control", "no-store");
+        block->add("x-content-type-options", "nosniff");
+        if (req.method != edge::Method::kGet && req.method != edge::Method::kHead) {
+            res.status = 405;
+            block->add("allow", "GET, HEAD");
+            res.no_body = false;
+            res.fixed = std::move(block);
+            return;
+        }
+        if (req.path != "/metrics") {
+            res.status = 404;
+            res.fixed = std::move(block);
+            return;
+        }
+        block->add("content-type", "text/plain; version=0.0.4; charset=utf-8");
+        auto body = std::make_shared<const std::string>(m_.render());
+        res.body.bytes = body;
+        res.body.length = body->size();
+        res.fixed = std::move(block);
+    }
+
+private:
+    edge::Metrics& m_;
+};
+
+bool needs_internal_ca(const tls::TlsSettings& t) {
+    for (const auto& c : t.certs)
+        if (c.source == tls::CertSource::kInternal) return true;
+    return false;
+}
+
+std::uint16_t first_https_port(const edge::EdgeSettings& e) {
+    for (const auto& l : e.https_listen)
+        if (auto a = edge::parse_listen(l)) return a->port;
+    return 443;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const tls::CertTable>> Runtime::certs_for(const config::Config& cfg) {
+    if (needs_internal_ca(cfg.tls) && !ca_) {
+        auto ca = tls::InternalCa::open_or_create(cfg.tls.internal_ca_dir);
+        if (!ca) return ca.error();
+        ca_.emplace(std::move(*ca));
+    }
+    return tls::build_cert_table(cfg.tls, ca_ ? &*ca_ : nullptr);
+}
+
+Result<std::shared_ptr<edge::Handler>> Runtime::sites_for(const config::Config& cfg) {
+    site::SiteTableOptions so;
+    so.https_port = first_https_port(cfg.edge);
+    so.workers = workers_;
+    auto t = site::SiteTable::create(cfg.sites, so, cache_);
+    if (!t) return t.error();
+    return std::shared_ptr<edge::Handler>(std::move(*t));
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Config> cfg) {
+    std::unique_ptr<Runtime> rt(new Runtime());
+    rt->workers_ = cfg->edge.workers > 0
+                       ? cfg->edge.workers
+                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    auto certs = rt->certs_for(*cfg);
+    if (!certs) return certs.error();
+    auto tls = tls::ServerContext::create(cfg->tls);
+    if (!tls) return tls.error();
+    rt->tls_ = std::move(*tls);
+    rt->tls_->set_certs(std::move(*certs));
+
+    content::FileCacheSettings fc;
+    fc.workers = rt->workers_;
+    rt->cache_ = std::make_shared<content::FileCache>(fc);
+    auto sites = rt->sites_for(*cfg);
+    if (!sites) return sites.error();
+
+    rt->metrics_ = std::make_unique<edge::Metrics>();
+    for (const auto& s : cfg->sites)
+        for (const auto& e : s.environments) rt->metrics_->site(s.name, e.name);
+    if (!cfg->edge.access_log_dir.empty()) {
+        auto log = edge::AccessLog::open(cfg->edge.access_log_dir, cfg->edge.node_id);
+        if (!log) return log.error();
+        rt->log_ = std::move(*log);
+        edge::AccessLog* lp = rt->log_.get();
+        rt->metrics_->set_access_log_dropped([lp] { return lp->dropped(); });
+    }
+    rt->observer_ = std::make_unique<EdgeObserver>(*rt->metrics_, rt->log_.get());
+
+    edge::EdgeSettings es = cfg->edge;
+    es.workers = rt->workers_;
+    auto server = edge::Server::create(es, rt->tls_, std::move(*sites), rt->observer_.get());
+    if (!server) return server.error();
+    rt->server_ = std::move(*server);
+
+    if (!cfg->edge.metrics_listen.empty()) {
+        edge::EdgeSettings ms;
+        ms.https_listen.clear();
+        ms.http_listen = {cfg->edge.metrics_listen};
+        ms.workers = 1;
+        ms.max_connections = 64;
+        auto m = edge::Server::create(ms, nullptr,
+                                      std::make_shared<MetricsHandler>(*rt->metrics_), nullptr);
+        if (!m) return make_error(m.error().code, "metrics listener: " + m.error().detail);
+        rt->metrics_server_ = std::move(*m);
+    }
+    rt->cfg_ = std::move(cfg);
+    return rt;
+}
+
+Runtime::~Runtime() {
+    stop();
+    if (metrics_thread_.joinable()) metrics_thread_.join();
+    server_.reset();
+    metrics_server_.reset();
+    if (log_) log_->stop();
+}
+
+void Runtime::run() {
+    if (metrics_server_) metrics_thread_ = std::thread([this] { metrics_server_->run(); });
+    server_->run();
+    if (metrics_server_) metrics_server_->stop();
+    if (metrics_thread_.joinable()) metrics_thread_.join();
+    if (log_) log_->flush();
+}
+
+void Runtime::stop() {
+    if (server_) server_->stop();
+    if (metrics_server_) metrics_server_->stop();
+}
+
+std::string Runtime::ca_root_path() const { return ca_ ? ca_->root_cert_path() : std::string(); }
+
+Result<void> Runtime::reload(std::shared_ptr<const config::Config> cfg) {
+    auto certs = certs_for(*cfg);
+    if (!certs) return certs.error();
+    auto sites = sites_for(*cfg);
+    if (!sites) return sites.error();
+    const auto& a = cfg_->edge;
+    const auto& b = cfg->edge;
+    if (a.https_listen != b.https_listen || a.http_listen != b.http_listen ||
+        a.workers != b.workers || a.metrics_listen != b.metrics_listen ||
+        a.access_log_dir != b.access_log_dir)
+        core::logger("app")->warn("reload: listener, worker and log changes apply after a restart");
+    for (const auto& s : cfg->sites)
+        for (const auto& e : s.environments) metrics_->site(s.name, e.name);
+    // Certificates first: a new site's host must have its certificate before it is routed.
+    tls_->set_certs(std::move(*certs));
+    server_->set_handler(std::move(*sites));
+    cfg_ = std::move(cfg);
+    return {};
+}
+
+}  // namespace moat::app

@@ -1,0 +1,57 @@
+#pragma once
+// Runtime: every part built from one Config snapshot, and the reload that swaps in the next.
+// Owned by app::serve() on the main thread; reload() runs on the signal thread, never on a
+// worker (it issues certificates and opens files).
+
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "app/observer.h"
+#include "config/config.h"
+#include "content/file_cache.h"
+#include "edge/access_log.h"
+#include "edge/metrics.h"
+#include "edge/server.h"
+#include "tls/internal_ca.h"
+#include "tls/server_context.h"
+
+namespace moat::app {
+
+class Runtime {
+public:
+    // Builds and binds everything (listeners included), but serves nothing until run().
+    static Result<std::unique_ptr<Runtime>> start(std::shared_ptr<const config::Config> cfg);
+    ~Runtime();
+
+    // Serves until stop(); blocks.
+    void run();
+    void stop();
+
+    // Applies a new config: certificates and sites swap atomically, connections stay up.
+    // Listener, worker and limit changes need a restart (reported as a warning). On error the
+    // running config stays in service.
+    Result<void> reload(std::shared_ptr<const config::Config> cfg);
+
+    const config::Config& config() const { return *cfg_; }
+    std::string ca_root_path() const;
+
+private:
+    Runtime() = default;
+    Result<std::shared_ptr<const tls::CertTable>> certs_for(const config::Config& cfg);
+    Result<std::shared_ptr<edge::Handler>> sites_for(const config::Config& cfg);
+
+    std::shared_ptr<const config::Config> cfg_;
+    int workers_ = 1;
+    std::optional<tls::InternalCa> ca_;
+    std::shared_ptr<tls::ServerContext> tls_;
+    std::shared_ptr<content::FileCache> cache_;
+    std::unique_ptr<edge::Metrics> metrics_;
+    std::unique_ptr<edge::AccessLog> log_;
+    std::unique_ptr<EdgeObserver> observer_;
+    std::unique_ptr<edge::Server> server_;
+    std::unique_ptr<edge::Server> metrics_server_;
+    std::thread metrics_thread_;
+};
+
+}  // namespace moat::app

@@ -1,0 +1,138 @@
+#include "edge/http1/connection.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "edge/http1/parser.h"
+#include "edge/http1/response.h"
+#include "edge/stream.h"
+
+namespace moat::edge::http1 {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+// Responses up to this size are copied into the batch buffer; larger ones are written from
+// their own memory to avoid a copy.
+constexpr std::size_t kInlineBody = 64 * 1024;
+constexpr std::size_t kFlushAt = 64 * 1024;
+
+void note(const Shared& sh, const ConnInfo& info, const Request& req, const Response& res,
+          std::uint64_t bytes, Clock::time_point start, bool completed) {
+    if (sh.observer) sh.observer->on_exchange(info, req, res, bytes, start, completed);
+}
+
+}  // namespace
+
+template <class Stream>
+asio::awaitable<void> serve(Stream& s, ConnControl& ctl, Deadline& dl, const ConnInfo& info,
+                            WorkerState* w) {
+    Shared& sh = *w->shared;
+    const EdgeSettings& st = sh.settings;
+    const Limits limits{st.max_header_bytes, st.max_target_bytes, st.max_headers};
+
+    // Room for one maximal head plus some pipelined bytes behind it.
+    std::string in(st.max_header_bytes + 16 * 1024, '\0');
+    std::string out;
+    out.reserve(kFlushAt + 1024);
+    std::size_t start = 0, have = 0;
+    std::size_t served = 0;
+    Request req;
+    req.headers.reserve(32);
+
+    auto flush = [&]() -> asio::awaitable<bool> {
+        if (out.empty()) co_return true;
+        dl.set(st.write_timeout);
+        auto r = co_await s.write_all(out.data(), out.size());
+        out.clear();
+        co_return static_cast<bool>(r);
+    };
+
+    for (;;) {
+        if (have > start) {
+            ParseResult pr = parse_request(in.data() + start, have - start, limits, req);
+            if (pr.status == ParseStatus::kError) {
+                Response res;
+                res.status = pr.error_status;
+                res.no_body = true;
+                res.result = ResultType::kError;
+                std::size_t before = out.size();
+                append_error(out, pr.error_status, pr.error_reason);
+                note(sh, info, req, res, out.size() - before, Clock::now(), true);
+                co_await flush();
+                s.shutdown();
+                co_return;
+            }
+            if (pr.status == ParseStatus::kComplete) {
+                auto t0 = Clock::now();
+                req.secure = Stream::kSecure;
+                req.sni = info.sni;
+                req.local_port = info.local_port;
+                req.worker = w->index;
+                Response res;
+                sh.handler.load(std::memory_order_acquire)->handle(req, res);
+                ++served;
+                bool keep = pr.keep_alive && !res.close && !ctl.draining && !pr.has_body &&
+                            (st.max_requests_per_connection == 0 ||
+                             served < st.max_requests_per_connection);
+                std::size_t before = out.size();
+                append_head(out, res, req.version, keep);
+                std::uint64_t sent = out.size() - before;
+                bool ok = true;
+                const Body& b = res.body;
+                if (req.method != Method::kHead && !res.no_body && b.length > 0) {
+                    if (b.bytes && b.length <= kInlineBody) {
+                        out.append(b.bytes->data() + b.offset, b.length);
+                    } else {
+                        ok = co_await flush();
+                        if (ok && b.bytes) {
+                            dl.set(st.write_timeout);
+                            ok = static_cast<bool>(
+                                co_await s.write_all(b.bytes->data() + b.offset, b.length));
+                        } else if (ok && b.file) {
+                            dl.set(st.write_timeout);
+                            ok = static_cast<bool>(
+                                co_await s.send_file(b.file->fd, b.offset, b.length));
+                        }
+                    }
+                    sent += b.length;
+                }
+                if (ok && out.size() >= kFlushAt) ok = co_await flush();
+                note(sh, info, req, res, sent, t0, ok);
+                if (!ok) co_return;
+                start += pr.consumed;
+                if (!keep) {
+                    co_await flush();
+                    s.shutdown();
+                    co_return;
+                }
+                continue;
+            }
+        }
+        // Need more bytes: answer what was batched first.
+        if (!co_await flush()) co_return;
+        if (ctl.draining && start == have) co_return;
+        if (start > 0) {
+            std::memmove(in.data(), in.data() + start, have - start);
+            have -= start;
+            start = 0;
+        }
+        if (have == in.size()) co_return;  // cannot happen: the parser answers 431 first
+        bool fresh = (have == 0);
+        if (fresh) dl.set(st.idle_timeout);  // keep-alive wait
+        ctl.idle = fresh;
+        auto n = co_await s.read_some(in.data() + have, in.size() - have);
+        ctl.idle = false;
+        if (!n || *n == 0) co_return;  // peer left, reset, or a timeout cancelled the read
+        // The header timeout runs from the first byte of a request to its end (slowloris):
+        // later partial reads do not extend it.
+        if (fresh) dl.set(st.header_timeout);
+        have += *n;
+    }
+}
+
+template asio::awaitable<void> serve<PlainStream>(PlainStream&, ConnControl&, Deadline&,
+                                                  const ConnInfo&, WorkerState*);
+template asio::awaitable<void> serve<TlsStream>(TlsStream&, ConnControl&, Deadline&,
+                                                const ConnInfo&, WorkerState*);
+
+}  // namespace moat::edge::http1

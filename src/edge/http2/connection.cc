@@ -1,0 +1,86 @@
+#include "edge/http2/connection.h"
+
+#include <chrono>
+
+#include "edge/http2/session.h"
+
+namespace moat::edge::http2 {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Forwards finished streams to the server's observer with the connection's details.
+class ConnObserver : public Observer {
+public:
+    ConnObserver(ExchangeObserver* obs, const ConnInfo& info) : obs_(obs), info_(info) {}
+    void on_response_done(const Request& req, const Response& res, std::uint64_t body_bytes,
+                          bool completed) override {
+        // nghttp2 does not tell when a stream's request arrived; the read that carried it is a
+        // close lower bound for time-taken.
+        if (obs_) obs_->on_exchange(info_, req, res, body_bytes, read_at, completed);
+    }
+    Clock::time_point read_at = Clock::now();
+
+private:
+    ExchangeObserver* obs_;
+    const ConnInfo& info_;
+};
+
+// One write per round of frames: about four TLS records, enough to fill a loopback or LAN
+// window without holding a slow client's data in memory.
+constexpr std::size_t kWriteChunk = 64 * 1024;
+
+}  // namespace
+
+asio::awaitable<void> serve(TlsStream& s, ConnControl& ctl, Deadline& dl, const ConnInfo& info,
+                            WorkerState* w) {
+    Shared& sh = *w->shared;
+    const EdgeSettings& st = sh.settings;
+    auto handler = sh.handler.load(std::memory_order_acquire);
+    ConnObserver observer(sh.observer, info);
+    SessionInfo si{true, info.sni, info.local_port, w->index};
+    auto session = Session::create(st, *handler, &observer, si);
+    std::string in(16 * 1024, '\0');
+    std::string out;
+    out.reserve(kWriteChunk + 32 * 1024);
+    bool shut = false;
+
+    for (;;) {
+        if (ctl.draining && !shut) {
+            session->shutdown();  // GOAWAY: finish open streams, accept no new ones
+            shut = true;
+        }
+        // Write everything the session has ready before reading again.
+        while (session->want_write()) {
+            out.clear();
+            if (session->produce(out, kWriteChunk) == 0) break;  // blocked on flow control
+            dl.set(st.write_timeout);
+            auto r = co_await s.write_all(out.data(), out.size());
+            if (!r) co_return;
+        }
+        if (!session->want_read() && !session->want_write()) break;
+        if (shut && session->open_streams() == 0) break;
+        bool idle = session->open_streams() == 0;
+        ctl.idle = idle;
+        dl.set(idle ? st.idle_timeout : st.write_timeout);
+        auto n = co_await s.read_some(in.data(), in.size());
+        ctl.idle = false;
+        if (!n || *n == 0) co_return;
+        observer.read_at = Clock::now();
+        auto r = session->receive(reinterpret_cast<const std::uint8_t*>(in.data()), *n);
+        if (!r) {
+            // Flood or protocol error: the session queued GOAWAY; send it, then close.
+            out.clear();
+            while (session->produce(out, kWriteChunk) > 0) {
+            }
+            if (!out.empty()) {
+                dl.set(st.write_timeout);
+                co_await s.write_all(out.data(), out.size());
+            }
+            break;
+        }
+    }
+    s.shutdown();
+}
+
+}  // namespace moat::edge::http2

@@ -1,0 +1,216 @@
+#include "edge/stream.h"
+
+#include <openssl/err.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace moat::edge {
+namespace {
+
+constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
+
+Error io_error(const char* what, int err) {
+    return make_error(Errc::kIo, std::string(what) + ": " + std::strerror(err));
+}
+
+// Waits until the socket is readable or writable; kUnavailable when a timeout cancelled it.
+asio::awaitable<Result<void>> wait_ready(tcp::socket& s, tcp::socket::wait_type w) {
+    auto [ec] = co_await s.async_wait(w, use_nothrow);
+    if (ec == asio::error::operation_aborted)
+        co_return make_error(Errc::kUnavailable, "timed out");
+    if (ec) co_return make_error(Errc::kIo, ec.message());
+    co_return Result<void>{};
+}
+
+std::string openssl_reason() {
+    unsigned long e = ERR_get_error();
+    ERR_clear_error();
+    if (e == 0) return "unexpected eof";
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    return buf;
+}
+
+}  // namespace
+
+// ---- PlainStream ----
+
+asio::awaitable<Result<std::size_t>> PlainStream::read_some(char* buf, std::size_t len) {
+    int fd = sock_.native_handle();
+    for (;;) {
+        ssize_t n = ::recv(fd, buf, len, 0);
+        if (n >= 0) co_return static_cast<std::size_t>(n);
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) co_return io_error("recv", errno);
+        auto w = co_await wait_ready(sock_, tcp::socket::wait_read);
+        if (!w) co_return w.error();
+    }
+}
+
+asio::awaitable<Result<void>> PlainStream::write_all(const char* data, std::size_t len) {
+    int fd = sock_.native_handle();
+    while (len > 0) {
+        ssize_t n = ::send(fd, data, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            data += n;
+            len -= static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) co_return io_error("send", errno);
+        auto w = co_await wait_ready(sock_, tcp::socket::wait_write);
+        if (!w) co_return w.error();
+    }
+    co_return Result<void>{};
+}
+
+asio::awaitable<Result<void>> PlainStream::send_file(int file, std::uint64_t offset,
+                                                     std::uint64_t len) {
+    int fd = sock_.native_handle();
+    off_t off = static_cast<off_t>(offset);
+    while (len > 0) {
+        // Bounded chunks so one fast client cannot hold the worker (nginx sendfile_max_chunk).
+        std::size_t chunk = len > (2u << 20) ? (2u << 20) : static_cast<std::size_t>(len);
+        ssize_t n = ::sendfile(fd, file, &off, chunk);
+        if (n > 0) {
+            len -= static_cast<std::uint64_t>(n);
+            continue;
+        }
+        if (n == 0) co_return make_error(Errc::kIo, "file shrank while sending");
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) co_return io_error("sendfile", errno);
+        auto w = co_await wait_ready(sock_, tcp::socket::wait_write);
+        if (!w) co_return w.error();
+    }
+    co_return Result<void>{};
+}
+
+void PlainStream::shutdown() {
+    asio::error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_send, ec);
+}
+
+// ---- TlsStream ----
+
+TlsStream::TlsStream(tcp::socket s, SSL* ssl) : sock_(std::move(s)), ssl_(ssl) {
+    SSL_set_fd(ssl_, sock_.native_handle());
+    SSL_set_accept_state(ssl_);
+    // Retrying a write after WANT_WRITE may come from a moved buffer; we always retry with the
+    // same bytes, but let OpenSSL accept partial progress for large writes.
+    SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                           SSL_MODE_RELEASE_BUFFERS);
+}
+
+TlsStream::~TlsStream() {
+    if (ssl_) SSL_free(ssl_);
+}
+
+asio::awaitable<Result<void>> TlsStream::wait_for(int ret) {
+    int err = SSL_get_error(ssl_, ret);
+    switch (err) {
+        case SSL_ERROR_WANT_READ: co_return co_await wait_ready(sock_, tcp::socket::wait_read);
+        case SSL_ERROR_WANT_WRITE:
+            co_return co_await wait_ready(sock_, tcp::socket::wait_write);
+        case SSL_ERROR_ZERO_RETURN: co_return make_error(Errc::kIo, "closed by peer");
+        case SSL_ERROR_SYSCALL: {
+            int e = errno;
+            ERR_clear_error();
+            if (e == 0 || e == EPIPE || e == ECONNRESET)
+                co_return make_error(Errc::kIo, "connection closed");
+            co_return io_error("tls", e);
+        }
+        default: co_return make_error(Errc::kDenied, openssl_reason());
+    }
+}
+
+asio::awaitable<Result<void>> TlsStream::handshake() {
+    for (;;) {
+        ERR_clear_error();
+        int r = SSL_do_handshake(ssl_);
+        if (r == 1) co_return Result<void>{};
+        auto w = co_await wait_for(r);
+        if (!w) co_return w.error();
+    }
+}
+
+asio::awaitable<Result<std::size_t>> TlsStream::read_some(char* buf, std::size_t len) {
+    for (;;) {
+        ERR_clear_error();
+        std::size_t n = 0;
+        int r = SSL_read_ex(ssl_, buf, len, &n);
+        if (r == 1) co_return n;
+        if (SSL_get_error(ssl_, r) == SSL_ERROR_ZERO_RETURN) co_return std::size_t{0};
+        auto w = co_await wait_for(r);
+        if (!w) {
+            // A peer that closes TCP without close_notify is common for HTTP; treat as EOF.
+            if (w.error().code == Errc::kIo) co_return std::size_t{0};
+            co_return w.error();
+        }
+    }
+}
+
+asio::awaitable<Result<void>> TlsStream::write_all(const char* data, std::size_t len) {
+    while (len > 0) {
+        ERR_clear_error();
+        std::size_t n = 0;
+        int r = SSL_write_ex(ssl_, data, len, &n);
+        if (r == 1) {
+            data += n;
+            len -= n;
+            continue;
+        }
+        auto w = co_await wait_for(r);
+        if (!w) co_return w.error();
+    }
+    co_return Result<void>{};
+}
+
+bool TlsStream::ktls_send() const { return BIO_get_ktls_send(SSL_get_wbio(ssl_)) != 0; }
+
+asio::awaitable<Result<void>> TlsStream::send_file(int file, std::uint64_t offset,
+                                                   std::uint64_t len) {
+    if (ktls_send()) {
+        while (len > 0) {
+            std::size_t chunk = len > (2u << 20) ? (2u << 20) : static_cast<std::size_t>(len);
+            ERR_clear_error();
+            ossl_ssize_t n = SSL_sendfile(ssl_, file, static_cast<off_t>(offset), chunk, 0);
+            if (n > 0) {
+                offset += static_cast<std::uint64_t>(n);
+                len -= static_cast<std::uint64_t>(n);
+                continue;
+            }
+            auto w = co_await wait_for(static_cast<int>(n));
+            if (!w) co_return w.error();
+        }
+        co_return Result<void>{};
+    }
+    // Userspace TLS: read a chunk, encrypt it. 64 KiB = four full TLS records per write.
+    std::string buf(64 * 1024, '\0');
+    while (len > 0) {
+        std::size_t want = len > buf.size() ? buf.size() : static_cast<std::size_t>(len);
+        ssize_t n = ::pread(file, buf.data(), want, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) co_return io_error("pread", errno);
+        if (n == 0) co_return make_error(Errc::kIo, "file shrank while sending");
+        auto w = co_await write_all(buf.data(), static_cast<std::size_t>(n));
+        if (!w) co_return w.error();
+        offset += static_cast<std::uint64_t>(n);
+        len -= static_cast<std::uint64_t>(n);
+    }
+    co_return Result<void>{};
+}
+
+void TlsStream::shutdown() {
+    ERR_clear_error();
+    SSL_shutdown(ssl_);  // non-blocking: queues close_notify if the socket takes it
+    ERR_clear_error();
+}
+
+}  // namespace moat::edge

@@ -1,0 +1,71 @@
+#pragma once
+// Byte streams a connection reads and writes: PlainStream (TCP) and TlsStream (OpenSSL on the
+// socket's fd). Both try the system call first and wait for readiness only when it would block,
+// so a busy connection costs no event-loop round trip per read. TlsStream drives OpenSSL on the
+// raw fd (SSL_set_fd, not memory BIOs) so that kernel TLS and SSL_sendfile work where the kernel
+// offers them. Owned by one connection coroutine; used from its worker thread only.
+
+#include <openssl/ssl.h>
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace moat::edge {
+
+using asio::ip::tcp;
+
+class PlainStream {
+public:
+    explicit PlainStream(tcp::socket s) : sock_(std::move(s)) {}
+    tcp::socket& socket() { return sock_; }
+    static constexpr bool kSecure = false;
+
+    // Reads at least one byte; 0 means the peer closed. Errors: kIo (reset), kUnavailable
+    // (cancelled by a timeout).
+    asio::awaitable<Result<std::size_t>> read_some(char* buf, std::size_t len);
+    asio::awaitable<Result<void>> write_all(const char* data, std::size_t len);
+    // Sends file bytes [offset, offset+len) with sendfile(2).
+    asio::awaitable<Result<void>> send_file(int fd, std::uint64_t offset, std::uint64_t len);
+    void shutdown();
+
+private:
+    tcp::socket sock_;
+};
+
+class TlsStream {
+public:
+    // Takes ownership of ssl (created with SSL_new on the server context).
+    TlsStream(tcp::socket s, SSL* ssl);
+    ~TlsStream();
+    TlsStream(TlsStream&& o) noexcept : sock_(std::move(o.sock_)), ssl_(o.ssl_) { o.ssl_ = nullptr; }
+    TlsStream(const TlsStream&) = delete;
+    TlsStream& operator=(const TlsStream&) = delete;
+
+    tcp::socket& socket() { return sock_; }
+    SSL* ssl() { return ssl_; }
+    static constexpr bool kSecure = true;
+
+    // Errors carry OpenSSL's reason (never key material): kDenied for alerts and protocol errors.
+    asio::awaitable<Result<void>> handshake();
+    asio::awaitable<Result<std::size_t>> read_some(char* buf, std::size_t len);
+    asio::awaitable<Result<void>> write_all(const char* data, std::size_t len);
+    // kTLS + SSL_sendfile when the kernel took the keys; pread + SSL_write otherwise.
+    asio::awaitable<Result<void>> send_file(int fd, std::uint64_t offset, std::uint64_t len);
+    // Sends close_notify without waiting for the peer's (RFC 8446 §6.1 allows it).
+    void shutdown();
+    bool ktls_send() const;
+
+private:
+    // Waits for the readiness OpenSSL asked for after a call returned `ret`.
+    asio::awaitable<Result<void>> wait_for(int ret);
+
+    tcp::socket sock_;
+    SSL* ssl_;
+};
+
+}  // namespace moat::edge

@@ -1,0 +1,23 @@
+#pragma once
+// TlsSettings -> CertTable: loads or issues every configured certificate.
+
+#include <memory>
+
+#include "core/result.h"
+#include "tls/cert_table.h"
+#include "tls/internal_ca.h"
+#include "tls/settings.h"
+
+namespace moat::tls {
+
+// Builds the table for all settings.certs: kInternal entries are issued by `ca` (may be null
+// when there are none), kFiles entries are loaded and must cover every listed name, kAcme is
+// not supported yet (kUnavailable). The certificate of settings.default_host, if set, becomes
+// the default. Blocks (disk, key generation): call at start-up or reload, off the workers.
+// Errors name the offending entry: kInvalidArgument (no names, a name the file does not
+// cover, default_host without a certificate, internal entry without a CA), kConflict (a name
+// in two entries), and whatever loading or issuing returned.
+Result<std::shared_ptr<const CertTable>> build_cert_table(const TlsSettings& settings,
+                                                          InternalCa* ca);
+
+}  // namespace moat::tls

@@ -1,0 +1,72 @@
+# Shared helpers for the integration tests. Each test: `source lib.sh`, then moat_start with a
+# config, then real clients (curl, nghttp, openssl, goaccess, chromium) against loopback.
+# Every test gets its own temp dir and ports; everything it starts is stopped on exit.
+set -euo pipefail
+
+MOAT=${1:?usage: test_x.sh PATH_TO_MOAT}
+MOAT=$(cd "$(dirname "$MOAT")" && pwd)/$(basename "$MOAT")
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/moat-it.XXXXXX")
+PIDS=()
+FAILS=0
+
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    if [ "$FAILS" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
+}
+trap cleanup EXIT
+
+# A free TCP port on loopback (the kernel picks it; tiny race until moat binds it).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; }
+# check NAME COMMAND...: runs the command, records pass/fail.
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+# expect_eq NAME GOT WANT
+expect_eq() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
+expect_match() { if printf '%s' "$2" | grep -Eq -- "$3"; then pass "$1"; else fail "$1: '$2' does not match /$3/"; fi; }
+expect_no_match() { if printf '%s' "$2" | grep -Eq -- "$3"; then fail "$1: '$2' matches /$3/"; else pass "$1"; fi; }
+finish() { if [ "$FAILS" -gt 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi; echo "all checks passed"; }
+
+# wait_port PORT [SECONDS]
+wait_port() {
+    local port=$1 secs=${2:-15} i
+    for i in $(seq $((secs * 10))); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "port $port never opened" >&2
+    return 1
+}
+
+# moat_start ARGS...: starts moat in the background (log in $T/moat.log), waits for $HTTPS_PORT.
+moat_start() {
+    "$MOAT" "$@" >>"$T/moat.log" 2>&1 &
+    MOAT_PID=$!
+    PIDS+=("$MOAT_PID")
+    wait_port "${HTTPS_PORT:?}" || { cat "$T/moat.log"; return 1; }
+}
+
+# A site folder with the usual shapes: index, subfolder index, css, js, image, 404, dotfile.
+make_site() {
+    local d=$1 label=${2:-prod}
+    mkdir -p "$d/docs" "$d/assets" "$d/.well-known" "$d/img"
+    printf '<!doctype html><html><head><title>%s</title><link rel="stylesheet" href="/assets/site.css"></head><body><h1>%s home</h1><script src="/assets/app.js"></script></body></html>\n' "$label" "$label" > "$d/index.html"
+    printf '<!doctype html><title>docs</title><p>%s docs</p>\n' "$label" > "$d/docs/index.html"
+    printf '<!doctype html><title>404</title><p>%s not found page</p>\n' "$label" > "$d/404.html"
+    python3 -c "import sys; sys.stdout.write('body { color: #333; }\n' * 200)" > "$d/assets/site.css"
+    printf 'console.log("app loaded");\n' > "$d/assets/app.js"
+    printf 'secret\n' > "$d/.env"
+    printf 'hello security\n' > "$d/.well-known/security.txt"
+    printf '\x89PNG\r\n\x1a\n%s' "fakepngdata" > "$d/img/logo.png"
+    head -c 3000000 /dev/urandom > "$d/big.bin"
+}
+
+# curl against the test server with the test CA; extra args pass through.
+mcurl() { curl -sS --max-time 10 --cacert "${CA:?}" "$@"; }
