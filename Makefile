@@ -39,7 +39,7 @@ fuzz: fuzz-build
 
 bench: build
 	scripts/install-deps.sh bench
-	bench/load/compare.sh
+	bench/load/bench.sh $(BUILD)/moat
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

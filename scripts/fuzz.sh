@@ -10,11 +10,11 @@ for bin in "$dir"/*_fuzz; do
     name=$(basename "$bin")
     corpus=$root/fuzz/corpus-$name
     mkdir -p "$corpus"
-    seeds=$root/fuzz/seeds/$name
+    dirs=("$corpus")
+    [ -d "$root/fuzz/seeds/$name" ] && dirs+=("$root/fuzz/seeds/$name")
     echo "fuzz: $name for ${secs}s"
     if ! "$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-            -print_final_stats=1 "$corpus" ${seeds:+$( [ -d "$seeds" ] && echo "$seeds")} \
-            > "$dir/$name.log" 2>&1; then
+            -print_final_stats=1 "${dirs[@]}" > "$dir/$name.log" 2>&1; then
         echo "fuzz: $name FAILED"; tail -50 "$dir/$name.log"; status=1
     else
         grep -E 'stat::number_of_executed_units' "$dir/$name.log" || true

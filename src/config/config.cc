@@ -51,6 +51,7 @@ Result<std::shared_ptr<const Config>> config_for_root(const std::string& root,
     s.host = "localhost";
     s.name = "localhost";
     s.environments.push_back({"production", "localhost", dir.string()});
+    s.any_host = true;  // any Host, like caddy file-server: the one site answers everything
     cfg->sites.push_back(std::move(s));
 
     tls::CertSpec spec;

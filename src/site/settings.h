@@ -63,6 +63,9 @@ struct SiteSettings {
     std::string index = "index.html";
     bool precompressed = true;  // use .br/.zst/.gz siblings when present
     bool compress = true;       // make br/zstd/gzip variants off the hot path
+    // Answer requests for any Host nobody else claims with the production environment
+    // (`moat serve --root`, like `caddy file-server`). Not a config key: a named site is safer.
+    bool any_host = false;
 };
 
 }  // namespace moat::site

@@ -260,6 +260,7 @@ struct SiteTable::Impl {
     std::vector<std::unique_ptr<SiteRt>> sites;
     std::unordered_map<std::string, HostEntry, StringHash, std::equal_to<>> hosts;
     Blocks unknown;  // for hosts we do not serve: default policy without HSTS
+    const HostEntry* catch_all = nullptr;  // SiteSettings::any_host, for unknown hosts
     Bodies bodies;
     std::unique_ptr<WorkerBlocks[]> workers;
 
@@ -316,6 +317,7 @@ void SiteTable::Impl::handle(const Request& req, Response& res) {
     MOAT_CHECK(req.worker >= 0 && req.worker < opts.workers, "worker index out of range");
     const bool https = req.secure;
     const HostEntry* he = find(req.host);
+    if (he == nullptr) he = catch_all;
     // RFC 9110 §15.5.20: we cannot answer for this authority; never fall back to another
     // site's content.
     if (he == nullptr) return error(res, 421, unknown, bodies.misdirected);
@@ -329,6 +331,7 @@ void SiteTable::Impl::handle(const Request& req, Response& res) {
     // the client never authenticated. 421 tells the client to retry on a fresh connection.
     if (https && !req.sni.empty()) {
         const HostEntry* se = find(req.sni);
+        if (se == nullptr) se = catch_all;
         if (se == nullptr || se->site != he->site) return error(res, 421, b, bodies.misdirected);
     }
 
@@ -614,6 +617,14 @@ Result<std::shared_ptr<SiteTable>> SiteTable::create(std::vector<SiteSettings> s
         for (const auto& a : site->s.aliases)
             MOAT_TRY(impl->add_host(
                 a, {redirect_only ? HostKind::kRedirect : HostKind::kAlias, site, nullptr, {}}));
+    }
+    // The any_host site answers hosts nobody else claims (serve --root). Looked up after every
+    // insert: map nodes do not move on rehash, so the pointer stays valid.
+    for (const auto& rt : impl->sites) {
+        if (!rt->s.any_host) continue;
+        if (impl->catch_all != nullptr)
+            return make_error(Errc::kInvalidArgument, "only one site may answer any host");
+        impl->catch_all = impl->find(rt->s.host);
     }
     return std::shared_ptr<SiteTable>(new SiteTable(std::move(impl)));
 }
