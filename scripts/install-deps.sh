@@ -6,7 +6,8 @@ what=${1:-build}
 build=(g++ cmake ninja-build pkg-config libssl-dev libnghttp2-dev libasio-dev libbrotli-dev zlib1g-dev
        libzstd-dev libsqlite3-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
        libfmt-dev libgtest-dev libgmock-dev)
-test=(curl nghttp2-client openssl goaccess chromium clang libclang-rt-14-dev python3 procps iproute2)
+test=(curl nghttp2-client openssl goaccess chromium clang libclang-rt-14-dev python3 procps iproute2
+      brotli zstd gzip)
 bench=(nginx libnginx-mod-http-brotli-static h2o caddy wrk brotli)
 pkgs=("${build[@]}")
 [ "$what" = test ] || [ "$what" = bench ] && pkgs+=("${test[@]}")

@@ -38,11 +38,32 @@ struct Worker {
     std::thread thread;
 };
 
-Result<tcp::acceptor> open_acceptor(asio::io_context& io, const ListenAddr& a) {
+// SO_REUSEPORT lets any process of the same user bind the same address and silently take a
+// share of its connections. Before the workers bind with it, a listener without the option
+// proves the address is free (EADDRINUSE otherwise). SO_REUSEADDR keeps TIME_WAIT sockets of
+// a previous run from failing the probe.
+Result<void> probe_free(const tcp::endpoint& ep, const ListenAddr& a) {
+    asio::io_context io;
+    tcp::acceptor probe(io);
+    asio::error_code ec;
+    probe.open(ep.protocol(), ec);
+    if (ec) return make_error(Errc::kIo, "socket: " + ec.message());
+    if (a.v6) probe.set_option(asio::ip::v6_only(true), ec);
+    probe.set_option(tcp::acceptor::reuse_address(true), ec);
+    probe.bind(ep, ec);
+    if (!ec) probe.listen(1, ec);
+    if (ec)
+        return make_error(Errc::kIo, "bind " + a.host + ":" + std::to_string(a.port) + ": " +
+                                         ec.message());
+    return {};
+}
+
+Result<tcp::acceptor> open_acceptor(asio::io_context& io, const ListenAddr& a, bool first) {
     asio::error_code ec;
     auto addr = asio::ip::make_address(a.host, ec);
     if (ec) return make_error(Errc::kInvalidArgument, "bad listen address " + a.host);
     tcp::endpoint ep(addr, a.port);
+    if (first && a.port != 0) MOAT_TRY(probe_free(ep, a));
     tcp::acceptor acc(io);
     acc.open(ep.protocol(), ec);
     if (ec) return make_error(Errc::kIo, "socket: " + ec.message());
@@ -174,7 +195,7 @@ Result<std::unique_ptr<Server>> Server::create(const EdgeSettings& settings,
         w->state.index = i;
         w->state.shared = &impl->shared;
         for (auto& l : listeners) {
-            auto acc = open_acceptor(w->io, l.addr);
+            auto acc = open_acceptor(w->io, l.addr, i == 0);
             if (!acc) return acc.error();
             // Port 0 (tests): every worker must share the port the first one got.
             if (l.addr.port == 0) l.addr.port = acc->local_endpoint().port();

@@ -84,6 +84,8 @@ void append_error(std::string& out, int status, std::string_view text) {
         "\r\nContent-Type: text/plain; charset=utf-8\r\n"
         "X-Content-Type-Options: nosniff\r\n"
         "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+        "X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
+        "Cross-Origin-Opener-Policy: same-origin\r\nCross-Origin-Resource-Policy: same-origin\r\n"
         "Cache-Control: no-store\r\nConnection: close\r\nContent-Length: ");
     append_number(out, text.size() + 1);
     out.append("\r\n\r\n");
