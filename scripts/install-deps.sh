@@ -7,7 +7,7 @@ build=(g++ cmake ninja-build pkg-config libssl-dev libnghttp2-dev libasio-dev li
        libzstd-dev libsqlite3-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
        libfmt-dev libgtest-dev libgmock-dev)
 test=(curl nghttp2-client openssl goaccess chromium clang libclang-rt-14-dev python3 procps iproute2
-      brotli zstd gzip)
+      brotli zstd gzip libnss3-tools)
 bench=(nginx libnginx-mod-http-brotli-static h2o caddy wrk brotli)
 pkgs=("${build[@]}")
 [ "$what" = test ] || [ "$what" = bench ] && pkgs+=("${test[@]}")

@@ -5,12 +5,15 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "app/demo.h"
 #include "app/runtime.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "edge/server.h"
 #include "tls/init.h"
 
 namespace moat::app {
@@ -52,22 +55,37 @@ struct Source {
     }
 };
 
+// ":PORT" of the first listener in the list, or "" when the port is the scheme's default or
+// the list is empty (the demo's moat.toml may have been edited).
+std::string port_suffix(const std::vector<std::string>& listen, std::uint16_t default_port) {
+    for (const auto& l : listen)
+        if (auto a = edge::parse_listen(l))
+            return a->port == default_port ? std::string() : ":" + std::to_string(a->port);
+    return std::string();
+}
+
 void print_demo_banner(const Runtime& rt) {
+    const auto& cfg = rt.config();
     std::string ca = std::filesystem::absolute(rt.ca_root_path()).string();
-    std::printf(
-        "\nmoat demo is serving:\n"
-        "  https://localhost:8443/        production (HTTP/2, TLS 1.3)\n"
-        "  https://test.localhost:8443/   testing\n"
-        "  http://localhost:8080/         redirects / to HTTPS, 403 elsewhere\n"
-        "  http://127.0.0.1:9100/metrics  Prometheus metrics\n"
-        "Its certificates come from moat's internal CA: %s\n"
-        "  curl:    curl --cacert %s https://localhost:8443/\n"
-        "  Debian:  sudo cp %s /usr/local/share/ca-certificates/moat-demo.crt && "
-        "sudo update-ca-certificates\n"
-        "  Chrome/Firefox: import it as an authority in the browser's certificate settings.\n"
-        "Access logs: %s/logs/CloudFront/. Config: %s/moat.toml. Ctrl-C stops.\n\n",
-        ca.c_str(), ca.c_str(), ca.c_str(), rt.config().data_dir.c_str(),
-        rt.config().data_dir.c_str());
+    std::string https = port_suffix(cfg.edge.https_listen, 443);
+    std::string http = port_suffix(cfg.edge.http_listen, 80);
+    std::string out = "\nmoat demo is serving:\n";
+    if (!cfg.edge.https_listen.empty()) {
+        out += "  https://localhost" + https + "/        production (HTTP/2, TLS 1.3)\n";
+        out += "  https://test.localhost" + https + "/   testing\n";
+    }
+    if (!cfg.edge.http_listen.empty())
+        out += "  http://localhost" + http + "/         redirects / to HTTPS, 403 elsewhere\n";
+    if (!cfg.edge.metrics_listen.empty())
+        out += "  http://" + cfg.edge.metrics_listen + "/metrics  Prometheus metrics\n";
+    out += "Its certificates come from moat's internal CA: " + ca + "\n";
+    out += "  curl:    curl --cacert " + ca + " https://localhost" + https + "/\n";
+    out += "  Debian:  sudo cp " + ca +
+           " /usr/local/share/ca-certificates/moat-demo.crt && sudo update-ca-certificates\n";
+    out += "  Chrome/Firefox: import it as an authority in the browser's certificate settings.\n";
+    out += "Access logs: " + cfg.data_dir + "/logs/CloudFront/. Config: " + cfg.data_dir +
+           "/moat.toml. Ctrl-C stops.\n\n";
+    std::fputs(out.c_str(), stdout);
     std::fflush(stdout);
 }
 

@@ -50,6 +50,7 @@ constexpr std::string_view kDocsHtml = R"(<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>moat demo: docs</title>
+<link rel="icon" href="/img/logo.png">
 <link rel="stylesheet" href="/css/site.css">
 </head>
 <body>
@@ -67,6 +68,7 @@ constexpr std::string_view k404Html = R"(<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>Not found</title>
+<link rel="icon" href="/img/logo.png">
 <link rel="stylesheet" href="/css/site.css">
 </head>
 <body>

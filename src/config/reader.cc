@@ -285,7 +285,10 @@ void TableReader::finish() {
 std::string resolve_path(const std::filesystem::path& base, const std::string& p) {
     std::filesystem::path path(p);
     if (path.is_relative()) path = base / path;
-    return path.lexically_normal().string();
+    path = path.lexically_normal();
+    // "dir/." normalizes to "dir/": drop the trailing separator so callers can append "/ca".
+    if (!path.has_filename() && path.has_relative_path()) path = path.parent_path();
+    return path.string();
 }
 
 }  // namespace moat::config::internal

@@ -1,6 +1,9 @@
 #include "content/file_cache.h"
 
+#include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,23 +12,28 @@
 #include <deque>
 #include <list>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "content/http_date.h"
 #include "content/internal/compress.h"
 #include "content/internal/fs.h"
+#include "content/internal/watcher.h"
 #include "content/mime.h"
 #include "core/assert.h"
+#include "core/log.h"
 
 // Design notes
 //
 // Two levels. Each worker has a first-level map (root -> rel -> weak_ptr<Node>) that only its
-// own thread touches, so a hit takes no lock: one hash lookup, one weak_ptr lock, one fstatat()
-// to prove the file is unchanged. The shared second level (mutex) maps root+rel to the Node that
-// owns the entry; a worker's miss first looks there, so an entry (its hash, its compressed
-// variants, its background job) is built once and shared by every worker.
+// own thread touches, so a hit takes no lock: one hash lookup, one weak_ptr lock and, for a
+// watched file (see "Staleness"), a few atomic loads instead of a stat. The shared second level
+// (mutex) maps root+rel to the Node that owns the entry; a worker's miss first looks there, so an
+// entry (its hash, its compressed variants, its background job) is built once and shared by every
+// worker.
 //
 // Memory bound: only the second level owns entries. First-level maps hold weak_ptrs, so an
 // entry evicted from the second level is freed as soon as the responses using it finish,
@@ -37,14 +45,33 @@
 // max_entries slots (expired slots are dropped first, then the whole map), which bounds the
 // small control blocks the weak_ptrs keep alive.
 //
-// Roots are opened (O_PATH) once and kept for the cache's life: replacing the root directory
-// itself, e.g. by swapping a symlink, is not seen; deploy inside the root instead.
+// Roots are opened (O_PATH) and kept. Hits re-check, at most every kRootCheckNs per root, that
+// the root's path still names the directory that was opened (a deploy may flip a symlink or
+// rename folders); when it does not, the Root is retired with all its entries and reopened.
+// Keys start with the Root's serial, so entries of the old root can never be found again.
 //
 // Staleness: an entry records its FileId (dev, ino, size, mtime, ctime) and the FileIds of the
-// precompressed siblings it uses; a hit re-stats them all. A background job that read a file
-// checks the FileId of its descriptor afterwards and publishes nothing when it changed. A
-// sibling that appears after the entry was built is noticed within a second (see
-// new_sibling_appeared()).
+// precompressed siblings it uses. A background job that read a file checks the FileId of its
+// descriptor afterwards and publishes nothing when it changed.
+//
+// Watched entries: one inotify watch per directory from the root down to the file's folder
+// (DirWatch, shared and reference-counted by the cached nodes below it). The watcher thread
+// turns an event "name changed in directory D" into `events` increments on the nodes of
+// D/name and, for name.br/.zst/.gz, of D/name's base. A hit trusts a watched node without a
+// system call while its `events` and the cache-wide `generation` equal the values recorded when
+// it was last validated. Otherwise it re-stats as unwatched nodes always do, and records the
+// counters loaded before that stat, so an event racing the stat is never lost. `generation`
+// moves when events may have been lost or may not mean what they say: queue overflow, unknown
+// watch, a watched directory moved, deleted or unmounted (its DirWatch is then `dead` and nodes
+// below it are rebuilt, which watches the directory now at that path).
+// Builds: the directories are watched before the file is opened (re-opened if a watch is new),
+// and `event_seq` counts every event; a node whose build saw it move starts unvalidated, since
+// the event may have concerned its file before the node could be found.
+// A node is watched only when inotify reports every change to it: path in canonical form, no
+// symlink among its components, no mount point crossed, a single hard link, a local file
+// system, and all watches added. Anything else falls back to a stat per hit.
+// Two writes within one timestamp tick leave the same FileId: a watched node whose ctime is
+// that close to its read is rebuilt on an event rather than trusted on a stat ("racy").
 
 namespace moat::content {
 
@@ -94,9 +121,39 @@ struct Sibling {
 
 enum JobState : int { kNoJob, kJobWanted, kJobQueued };  // kJobWanted: the queue was full
 
+constexpr std::uint64_t kNeverValidated = ~0ull;
+constexpr std::int64_t kRootCheckNs = 100'000'000;  // how often hits re-check a root's identity
+// Files whose ctime is this close to the moment they were read may be rewritten without their
+// FileId changing: the kernel's timestamps are coarse (one tick, 4 ms at HZ=250).
+constexpr std::int64_t kRacyNs = 50'000'000;
+
+// A root folder as opened by the cache: replaced, never changed, when its path starts to name
+// another directory.
+struct Root {
+    std::string path;
+    std::string prefix;  // path + '\0' + serial + '\0': the start of its entries' keys
+    internal::Fd fd;     // O_PATH
+    std::uint64_t dev = 0, ino = 0;
+    bool local = false;  // a file system whose changes the local kernel sees (not NFS, FUSE...)
+    std::atomic<std::int64_t> check_at{0};  // CLOCK_MONOTONIC_COARSE ns of the next check
+    std::atomic<bool> replaced{false};
+};
+
+// A directory below a root, watched with inotify. Guarded by Impl::mu except `dead`.
+struct DirWatch {
+    std::string key;  // root prefix + rel of the directory ("" for the root itself)
+    std::size_t prefix_size = 0;
+    int wd = -1;
+    std::uint64_t added = 0;        // Impl::watch_adds once it was added
+    int refs = 0;                   // nodes, cached or being built, relying on it
+    bool listed = true;             // in Impl::dirs: pins find it
+    bool in_wd = true;              // in Impl::by_wd: the kernel watch is ours and reports to it
+    std::atomic<bool> dead{false};  // moved, deleted or no longer watched: trust nothing below
+};
+
 struct Node : FileEntry {
     // Set by build(), immutable once the node is published.
-    std::string key;  // root + '\0' + rel
+    std::string key;  // entry_key(): root prefix + rel + '\0' + switches (precompressed, compress)
     FileId id;
     bool precompressed = false, compress = false;
     std::vector<Sibling> siblings;
@@ -115,6 +172,16 @@ struct Node : FileEntry {
     std::uint64_t mem = 0;
     bool cached = false;
     std::list<Node*>::iterator lru;
+    bool pinned = false;  // holds a reference on each of `dirs`
+
+    // inotify (see "Watched entries"). Set before the node is published.
+    bool watched = false;
+    std::vector<std::shared_ptr<DirWatch>> dirs;        // the root down to the file's directory
+    std::uint64_t build_seq = 0, build_generation = 0;  // Impl counters as the build began
+    std::int64_t read_at_ns = 0;                        // CLOCK_REALTIME before the read
+    std::atomic<std::uint64_t> events{0};  // events naming the file or one of its siblings
+    std::atomic<std::uint64_t> validated_events{kNeverValidated};
+    std::atomic<std::uint64_t> validated_generation{0};
 
     bool needs_job() const {
         if (need_hash || need_compress) return true;
@@ -129,14 +196,15 @@ struct Node : FileEntry {
 };
 
 struct WorkerRoot {
-    int fd = -1;  // owned by Impl::roots
+    std::shared_ptr<Root> root;
+    int fd = -1;  // root->fd
     StringMap<std::weak_ptr<Node>> files;
 };
 
 // One per worker thread, on its own cache lines; only that thread writes to it.
 struct alignas(64) Worker {
     StringMap<WorkerRoot> roots;
-    std::atomic<std::uint64_t> hits{0}, misses{0};
+    std::atomic<std::uint64_t> hits{0}, misses{0}, validations{0};
 };
 
 // Single writer: a plain load and store avoid a locked instruction on the hit path.
@@ -197,6 +265,98 @@ bool fd_matches(int fd, const FileId& id) {
     return ::fstat(fd, &st) == 0 && internal::file_id(st) == id;
 }
 
+// The second level's key: one entry per root (serial), path and switches.
+std::string entry_key(std::string_view prefix, std::string_view rel, bool pre, bool comp) {
+    std::string key;
+    key.reserve(prefix.size() + rel.size() + 2);
+    key.append(prefix).append(rel).push_back('\0');
+    key.push_back(static_cast<char>('0' + (pre ? 1 : 0) + (comp ? 2 : 0)));
+    return key;
+}
+
+std::int64_t clock_ns(clockid_t clock) {
+    timespec ts;
+    ::clock_gettime(clock, &ts);  // vDSO: no system call
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Whether the local kernel sees every change: not so on network file systems, where other
+// machines write, nor on FUSE, where a daemon decides. inotify stays silent about those.
+bool local_fs(int fd) {
+    struct statfs sf;
+    if (::fstatfs(fd, &sf) != 0) return false;
+    switch (static_cast<std::uint32_t>(sf.f_type)) {
+        case 0x6969:      // NFS
+        case 0x517B:      // SMB
+        case 0xFE534D42:  // SMB2
+        case 0xFF534D42:  // CIFS
+        case 0x65735546:  // FUSE
+        case 0x00C36400:  // Ceph
+        case 0x5346414F:  // AFS
+        case 0x73757245:  // Coda
+        case 0x01021997:  // 9p
+            return false;
+        default:
+            return true;
+    }
+}
+
+// The one spelling of a path the watcher rebuilds from events ("a/b.html"): no empty, "." or
+// ".." segment.
+bool canonical(std::string_view rel) {
+    if (rel.empty()) return false;
+    for (std::size_t start = 0;;) {
+        std::size_t end = rel.find('/', start);
+        std::string_view seg = rel.substr(start, end == std::string_view::npos ? end : end - start);
+        if (seg.empty() || seg == "." || seg == "..") return false;
+        if (end == std::string_view::npos) return true;
+        start = end + 1;
+    }
+}
+
+// Whether every change to the file `id` at `rel` is reported to the watches on the directories
+// of `rel`: no component is a symlink (a change at a link's target is reported in the target's
+// directory), no mount point is crossed, and the file has a single name (a write through
+// another hard link is reported in that link's directory only). Like comparing
+// realpath(root/rel) with realpath(root)/rel, on the descriptor. Blocks on the disk (misses).
+bool plainly_reachable(int root_fd, std::uint64_t root_dev, std::string_view rel,
+                       const FileId& id) {
+    struct stat st;
+    for (std::size_t end = rel.find('/');; end = rel.find('/', end + 1)) {
+        std::string part(rel.substr(0, end));
+        if (::fstatat(root_fd, part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+        if (static_cast<std::uint64_t>(st.st_dev) != root_dev) return false;
+        if (end == std::string_view::npos)
+            return S_ISREG(st.st_mode) && st.st_nlink == 1 && internal::file_id(st).ino == id.ino;
+        if (!S_ISDIR(st.st_mode)) return false;
+    }
+}
+
+// Two writes within one timestamp tick of the read may leave the FileId unchanged.
+bool racy(const Node& n) {
+    if (n.id.ctime_ns + kRacyNs >= n.read_at_ns) return true;
+    for (const auto& s : n.siblings)
+        if (s.id.ctime_ns + kRacyNs >= n.read_at_ns) return true;
+    return false;
+}
+
+// Whether the watches on `n`'s directories (root to parent) report every change to it.
+bool watchable(const Root& root, const Node& n) {
+    if (!canonical(n.path) || n.id.dev != root.dev) return false;
+    if (!plainly_reachable(root.fd.get(), root.dev, n.path, n.id)) return false;
+    for (const auto& s : n.siblings)
+        if (!plainly_reachable(root.fd.get(), root.dev, s.rel, s.id)) return false;
+    return true;
+}
+
+// False when a directory of a watched node moved or went away: its path may now lead to
+// another directory, which nobody watches on the node's behalf.
+bool dirs_alive(const Node& n) {
+    for (const auto& d : n.dirs)
+        if (d->dead.load(std::memory_order_acquire)) return false;
+    return true;
+}
+
 }  // namespace
 
 struct FileCache::Impl {
@@ -204,13 +364,25 @@ struct FileCache::Impl {
     std::unique_ptr<Worker[]> workers;
 
     std::mutex roots_mu;
-    StringMap<internal::Fd> roots;  // kept until the cache dies: workers hold the raw fds
+    StringMap<std::shared_ptr<Root>> roots;  // current ones; workers keep theirs alive
+    std::uint64_t root_serial = 0;
 
-    std::mutex mu;  // the second level
+    std::mutex mu;  // the second level, and the watch table
     StringMap<std::shared_ptr<Node>> entries;
     std::list<Node*> lru;  // front: newest or given a second chance
     std::uint64_t bytes = 0;
     std::atomic<std::uint64_t> compressions{0};
+
+    // inotify; null when unavailable or disabled (then every hit stats).
+    std::unique_ptr<internal::DirWatcher> watcher;
+    std::atomic<std::uint64_t> generation{0};  // moves when events may have been lost
+    // Guarded by mu.
+    std::uint64_t event_seq = 0;                            // every event the watcher handled
+    std::uint64_t watch_adds = 0;                           // every DirWatch added
+    StringMap<std::shared_ptr<DirWatch>> dirs;              // DirWatch::key -> watch
+    std::unordered_map<int, std::vector<DirWatch*>> by_wd;  // one wd per directory inode
+    std::unordered_set<int> removed_wds;  // removed by us: their IN_IGNORED is expected
+    bool warned_watches = false;
 
     std::mutex jmu;  // background jobs
     std::condition_variable jcv, idle_cv;
@@ -225,6 +397,16 @@ struct FileCache::Impl {
         workers = std::make_unique<Worker[]>(static_cast<std::size_t>(s.workers));
         int n = std::max(1, s.compress_threads);
         for (int i = 0; i < n; ++i) threads.emplace_back([this] { run_jobs(); });
+        if (s.watch) {
+            auto w = internal::DirWatcher::start(
+                [this](std::span<const internal::WatchEvent> evs) { on_events(evs); });
+            if (w)
+                watcher = std::move(*w);
+            else
+                core::logger("content")->warn(
+                    "file cache: inotify unavailable, hits re-check files with stat err={}",
+                    w.error().detail);
+        }
     }
 
     ~Impl() {
@@ -236,20 +418,26 @@ struct FileCache::Impl {
         jcv.notify_all();
         idle_cv.notify_all();
         for (auto& t : threads) t.join();
+        watcher.reset();  // before the maps its thread reads; after the jobs, which unpin
     }
 
-    Result<int> root_fd(const std::string& root) {
-        std::lock_guard l(roots_mu);
-        if (auto it = roots.find(root); it != roots.end()) return it->second.get();
-        auto fd = internal::open_root(root);
-        if (!fd) return fd.error();
-        int raw = fd->get();
-        roots.emplace(root, std::move(*fd));
-        return raw;
-    }
+    Result<std::shared_ptr<Root>> root_state(const std::string& path);
+    bool root_stale(const std::shared_ptr<Root>& r);
+    void retire_root(const std::shared_ptr<Root>& r);
+    bool fresh(Worker& w, const WorkerRoot& wr, const std::string& rel, Node& n);
+    void retire(Node& n);
 
-    Result<LookupResult> miss(WorkerRoot& wr, const std::string& root, std::string_view rel,
-                              bool pre, bool comp);
+    bool pin_dirs_locked(const Root& root, std::string_view rel,
+                         std::vector<std::shared_ptr<DirWatch>>& out);
+    void unpin_locked(const std::vector<std::shared_ptr<DirWatch>>& ds);
+    void drop_watch_locked(DirWatch& d);
+    void unlist_locked(DirWatch& d);
+    void forget_wd_locked(int wd);
+    void on_events(std::span<const internal::WatchEvent> evs);
+    void note_change_locked(const DirWatch& d, std::string_view name);
+    void lost_events() { generation.fetch_add(1, std::memory_order_release); }
+
+    Result<LookupResult> miss(WorkerRoot& wr, std::string_view rel, bool pre, bool comp);
     Result<std::shared_ptr<Node>> build(int root_fd, std::string_view rel, std::string key,
                                         internal::Resolved r, bool pre, bool comp);
     std::shared_ptr<Node> insert(std::shared_ptr<Node> n);
@@ -262,20 +450,30 @@ struct FileCache::Impl {
     void run_job(Node& n);
 };
 
-Result<LookupResult> FileCache::Impl::miss(WorkerRoot& wr, const std::string& root,
-                                           std::string_view rel, bool pre, bool comp) {
+Result<LookupResult> FileCache::Impl::miss(WorkerRoot& wr, std::string_view rel, bool pre,
+                                           bool comp) {
+    const Root& root = *wr.root;
+    // Before anything is opened: an event handled from now on may concern what is read.
+    std::uint64_t seq0 = 0, adds0 = 0;
+    {
+        std::lock_guard l(mu);
+        seq0 = event_seq;
+        adds0 = watch_adds;
+    }
+    std::uint64_t gen0 = generation.load(std::memory_order_acquire);
+
     std::string rel_z(rel);  // NUL-terminated for the kernel
-    auto r = internal::resolve_beneath(wr.fd, rel_z.empty() ? "." : rel_z.c_str());
+    const char* path = rel_z.empty() ? "." : rel_z.c_str();
+    auto r = internal::resolve_beneath(wr.fd, path);
     if (!r) return r.error();
     if (r->kind != Lookup::kFile) {
         if (auto it = wr.files.find(rel); it != wr.files.end()) wr.files.erase(it);
         return LookupResult{r->kind, nullptr};
     }
 
-    std::string key;
-    key.reserve(root.size() + 1 + rel.size());
-    key.append(root).push_back('\0');
-    key.append(rel);
+    // The switches are part of the key: sites sharing a root with different settings get an
+    // entry each, instead of replacing each other's (and re-compressing) on every switch.
+    std::string key = entry_key(root.prefix, rel, pre, comp);
     FileId id = internal::file_id(r->st);
 
     std::shared_ptr<Node> n;
@@ -283,14 +481,55 @@ Result<LookupResult> FileCache::Impl::miss(WorkerRoot& wr, const std::string& ro
         std::lock_guard l(mu);
         if (auto it = entries.find(key); it != entries.end()) {
             const Node& c = *it->second;
-            if (c.id == id && c.precompressed == pre && c.compress == comp) n = it->second;
+            if (c.id == id && c.precompressed == pre && c.compress == comp && dirs_alive(c))
+                n = it->second;
         }
     }
     if (n && siblings_fresh(wr.fd, *n) && !(pre && new_sibling_appeared(wr.fd, rel_z, *n))) {
         n->referenced.store(true, std::memory_order_relaxed);
     } else {
+        // Watch the directories before reading, so that every later change is reported. A
+        // watch added after the open above (by us, or by another worker just now) may have
+        // missed a change made in between: open again.
+        std::vector<std::shared_ptr<DirWatch>> pins;
+        bool pinned = false, reopen = false;
+        {
+            std::lock_guard l(mu);
+            pinned = pin_dirs_locked(root, rel, pins);
+            for (const auto& d : pins) reopen |= d->added > adds0;
+        }
+        auto unpin = [&] {
+            if (!pinned) return;
+            pinned = false;
+            std::lock_guard l(mu);
+            unpin_locked(pins);
+        };
+        if (reopen) {
+            r = internal::resolve_beneath(wr.fd, path);
+            if (!r || r->kind != Lookup::kFile) {
+                unpin();
+                if (!r) return r.error();
+                if (auto it = wr.files.find(rel); it != wr.files.end()) wr.files.erase(it);
+                return LookupResult{r->kind, nullptr};
+            }
+        }
+        std::int64_t read_at = clock_ns(CLOCK_REALTIME);
         auto built = build(wr.fd, rel, std::move(key), std::move(*r), pre, comp);
-        if (!built) return built.error();
+        if (!built) {
+            unpin();
+            return built.error();
+        }
+        Node& b = **built;
+        b.build_seq = seq0;
+        b.build_generation = gen0;
+        b.read_at_ns = read_at;
+        if (pinned && watchable(root, b)) {
+            b.watched = true;
+            b.dirs = pins;  // the node takes over the references
+            b.pinned = true;
+        } else {
+            unpin();
+        }
         n = insert(std::move(*built));
     }
     remember(wr, rel, n);
@@ -392,10 +631,17 @@ std::shared_ptr<Node> FileCache::Impl::insert(std::shared_ptr<Node> n) {
             // compressed once.
             if (it->second->same_version(*n)) {
                 it->second->referenced.store(true, std::memory_order_relaxed);
+                if (n->pinned) unpin_locked(n->dirs);
+                n->pinned = false;
                 return it->second;
             }
             unlink_locked(it->second.get());
         }
+        // Trusted from the start only if the watcher handled no event since the build began:
+        // one may have been about this file, and found no node to count it on.
+        n->validated_events.store(event_seq == n->build_seq ? 0 : kNeverValidated,
+                                  std::memory_order_relaxed);
+        n->validated_generation.store(n->build_generation, std::memory_order_relaxed);
         n->cached = true;
         n->mem = n->initial_mem;
         bytes += n->mem;
@@ -426,6 +672,8 @@ void FileCache::Impl::unlink_locked(Node* n) {
     n->cached = false;
     bytes -= n->mem;
     lru.erase(n->lru);
+    if (n->pinned) unpin_locked(n->dirs);  // keeps `dirs` itself: hits may be reading it
+    n->pinned = false;
     auto it = entries.find(n->key);
     MOAT_ASSERT(it != entries.end() && it->second.get() == n);
     entries.erase(it);  // may destroy *n: last
@@ -546,6 +794,244 @@ void FileCache::Impl::run_job(Node& n) {
     }
 }
 
+Result<std::shared_ptr<Root>> FileCache::Impl::root_state(const std::string& path) {
+    std::lock_guard l(roots_mu);
+    if (auto it = roots.find(path); it != roots.end()) return it->second;
+    auto fd = internal::open_root(path);
+    if (!fd) return fd.error();
+    struct stat st;
+    if (::fstat(fd->get(), &st) != 0)
+        return make_error(Errc::kIo, std::string("fstat root: ") + std::strerror(errno));
+    auto r = std::make_shared<Root>();
+    r->path = path;
+    r->prefix = path;
+    r->prefix.push_back('\0');
+    r->prefix.append(std::to_string(++root_serial)).push_back('\0');
+    r->dev = static_cast<std::uint64_t>(st.st_dev);
+    r->ino = static_cast<std::uint64_t>(st.st_ino);
+    r->local = local_fs(fd->get());
+    r->fd = std::move(*fd);
+    r->check_at.store(clock_ns(CLOCK_MONOTONIC_COARSE) + kRootCheckNs, std::memory_order_relaxed);
+    roots.emplace(path, r);
+    return r;
+}
+
+// Whether `r` must no longer be used: retired, or its path now names another directory (a
+// deploy flipped a symlink or renamed folders). Called by every get(); the check itself, one
+// stat(), runs at most every kRootCheckNs per root, by whichever worker finds it due.
+bool FileCache::Impl::root_stale(const std::shared_ptr<Root>& r) {
+    if (r->replaced.load(std::memory_order_acquire)) return true;
+    std::int64_t now = clock_ns(CLOCK_MONOTONIC_COARSE);
+    std::int64_t due = r->check_at.load(std::memory_order_relaxed);
+    if (now < due) return false;
+    if (!r->check_at.compare_exchange_strong(due, now + kRootCheckNs, std::memory_order_relaxed))
+        return false;  // another worker checks
+    struct stat st;
+    if (::stat(r->path.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_dev) == r->dev &&
+        static_cast<std::uint64_t>(st.st_ino) == r->ino)
+        return false;
+    retire_root(r);
+    return true;
+}
+
+// Drops `r` and every entry read through it; the next get() opens the path again.
+void FileCache::Impl::retire_root(const std::shared_ptr<Root>& r) {
+    {
+        std::lock_guard l(roots_mu);
+        if (auto it = roots.find(r->path); it != roots.end() && it->second == r) roots.erase(it);
+    }
+    r->replaced.store(true, std::memory_order_release);
+    std::lock_guard l(mu);
+    std::vector<Node*> old;
+    for (const auto& [key, n] : entries)
+        if (key.starts_with(r->prefix)) old.push_back(n.get());
+    for (Node* n : old) unlink_locked(n);
+}
+
+// Whether a hit may serve `n`. A watched node is trusted on its counters alone; otherwise one
+// stat() per file (and sibling) proves it unchanged.
+bool FileCache::Impl::fresh(Worker& w, const WorkerRoot& wr, const std::string& rel, Node& n) {
+    if (!n.watched) {
+        bump(w.validations);
+        return stat_matches(wr.fd, rel.c_str(), n.id) && siblings_fresh(wr.fd, n) &&
+               !sibling_check_due(wr.fd, rel, n);
+    }
+    // Loaded before the stat below and recorded only when it succeeds: an event handled
+    // meanwhile leaves them behind, so the next hit looks again.
+    std::uint64_t ev = n.events.load(std::memory_order_acquire);
+    std::uint64_t gen = generation.load(std::memory_order_acquire);
+    if (ev == n.validated_events.load(std::memory_order_relaxed) &&
+        gen == n.validated_generation.load(std::memory_order_relaxed))
+        return true;
+    bump(w.validations);
+    // New siblings are looked for now, not once a second: their creation is one of the events.
+    if (!stat_matches(wr.fd, rel.c_str(), n.id) || !siblings_fresh(wr.fd, n) ||
+        (n.precompressed && new_sibling_appeared(wr.fd, rel, n)) || !dirs_alive(n))
+        return false;
+    if (racy(n)) {
+        retire(n);  // the FileId cannot tell: read the file again
+        return false;
+    }
+    n.validated_events.store(ev, std::memory_order_relaxed);
+    n.validated_generation.store(gen, std::memory_order_relaxed);
+    return true;
+}
+
+// Removes `n` from the second level, so that the next miss builds it anew.
+void FileCache::Impl::retire(Node& n) {
+    std::lock_guard l(mu);
+    if (n.cached) unlink_locked(&n);
+}
+
+// Pins the watches of the directories from the root down to rel's parent, adding missing
+// ones. Returns false, with nothing pinned, when one cannot be watched.
+bool FileCache::Impl::pin_dirs_locked(const Root& root, std::string_view rel,
+                                      std::vector<std::shared_ptr<DirWatch>>& out) {
+    out.clear();
+    if (!watcher || !root.local || !canonical(rel)) return false;
+    for (std::size_t end = 0;;) {  // rel[0, end) is the directory; canonical: no '/' at 0
+        std::string key = root.prefix;
+        key.append(rel.substr(0, end));
+        std::shared_ptr<DirWatch> d;
+        if (auto it = dirs.find(key); it != dirs.end()) {
+            d = it->second;
+        } else {
+            Result<int> wd = make_error(Errc::kUnavailable, "watch limit (max_watches) reached");
+            if (dirs.size() < s.max_watches && !s.simulate_watch_limit) {
+                // Through the root's descriptor: the directory read below, whatever the root's
+                // path names by now.
+                std::string path = "/proc/self/fd/" + std::to_string(root.fd.get());
+                if (end > 0) path.append("/").append(rel.substr(0, end));
+                wd = watcher->add(path);
+            }
+            if (!wd) {
+                if (wd.error().code == Errc::kUnavailable && !warned_watches) {
+                    warned_watches = true;
+                    core::logger("content")->warn(
+                        "file cache: cannot add inotify watch, some hits re-check files "
+                        "with stat err={}",
+                        wd.error().detail);
+                }
+                unpin_locked(out);
+                out.clear();
+                return false;
+            }
+            d = std::make_shared<DirWatch>();
+            d->key = std::move(key);
+            d->prefix_size = root.prefix.size();
+            d->wd = *wd;
+            d->added = ++watch_adds;
+            by_wd[d->wd].push_back(d.get());
+            dirs.emplace(d->key, d);
+        }
+        ++d->refs;
+        out.push_back(std::move(d));
+        std::size_t next = rel.find('/', end == 0 ? 0 : end + 1);
+        if (next == std::string_view::npos) return true;
+        end = next;
+    }
+}
+
+void FileCache::Impl::unpin_locked(const std::vector<std::shared_ptr<DirWatch>>& ds) {
+    for (const auto& d : ds)
+        if (--d->refs == 0) drop_watch_locked(*d);
+}
+
+// No cached node relies on `d` any more: stop watching (the caller keeps `d` alive).
+void FileCache::Impl::drop_watch_locked(DirWatch& d) {
+    unlist_locked(d);
+    if (!d.in_wd) return;
+    d.in_wd = false;
+    auto it = by_wd.find(d.wd);
+    MOAT_ASSERT(it != by_wd.end());
+    std::erase(it->second, &d);
+    if (!it->second.empty()) return;  // the same directory under another root
+    by_wd.erase(it);
+    if (watcher) watcher->remove(d.wd);
+    if (removed_wds.size() > 2 * s.max_watches + 1024) removed_wds.clear();  // lost IN_IGNOREDs
+    removed_wds.insert(d.wd);
+}
+
+// Marks `d` dead and makes pins add a new watch for its path. Its nodes keep it alive.
+void FileCache::Impl::unlist_locked(DirWatch& d) {
+    d.dead.store(true, std::memory_order_release);
+    if (!d.listed) return;
+    d.listed = false;
+    std::string key = d.key;
+    dirs.erase(key);
+}
+
+// The directory of `wd` moved, was deleted or unmounted: its DirWatches are dead, and so are
+// those of the directories below it, whose paths now lead elsewhere too although their own
+// watches reported nothing. Nodes below are rebuilt, which watches what is there now.
+void FileCache::Impl::forget_wd_locked(int wd) {
+    auto it = by_wd.find(wd);
+    std::vector<DirWatch*> gone = std::move(it->second);
+    by_wd.erase(it);
+    std::vector<std::shared_ptr<DirWatch>> below;
+    for (DirWatch* d : gone) {
+        d->in_wd = false;
+        for (const auto& [key, other] : dirs) {
+            if (key.size() > d->key.size() && key.starts_with(d->key) &&
+                (d->key.size() == d->prefix_size || key[d->key.size()] == '/'))
+                below.push_back(other);
+        }
+        unlist_locked(*d);
+    }
+    for (const auto& d : below) unlist_locked(*d);  // still in by_wd until their nodes go
+}
+
+void FileCache::Impl::on_events(std::span<const internal::WatchEvent> evs) {
+    std::lock_guard l(mu);
+    for (const auto& ev : evs) {
+        ++event_seq;
+        if (ev.mask & IN_Q_OVERFLOW) {
+            lost_events();
+            continue;
+        }
+        auto it = by_wd.find(ev.wd);
+        if (it == by_wd.end()) {
+            // inotify_rm_watch() by drop_watch_locked() ends with this: expected.
+            if ((ev.mask & IN_IGNORED) && removed_wds.erase(ev.wd) > 0) continue;
+            lost_events();
+            continue;
+        }
+        if (ev.mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
+            forget_wd_locked(ev.wd);
+            if (ev.mask & IN_MOVE_SELF) watcher->remove(ev.wd);      // it would follow the move
+            if (!(ev.mask & IN_IGNORED)) removed_wds.insert(ev.wd);  // IN_IGNORED follows
+            lost_events();
+            continue;
+        }
+        if (ev.name.empty()) continue;  // IN_ATTRIB of the directory itself: no entry changed
+        for (const DirWatch* d : it->second) note_change_locked(*d, ev.name);
+    }
+}
+
+// `name` changed in directory `d`: count an event on the nodes of that path, and on those of
+// its base path when it is a precompressed sibling ("app.js.br" -> "app.js").
+void FileCache::Impl::note_change_locked(const DirWatch& d, std::string_view name) {
+    std::string key = d.key;
+    if (key.size() > d.prefix_size) key.push_back('/');
+    key.append(name);
+    std::size_t full = key.size();
+    auto count = [&](std::size_t len) {
+        key.resize(len);
+        key.push_back('\0');
+        key.push_back('0');
+        for (char sw = '0'; sw <= '3'; ++sw) {  // every switch combination (entry_key())
+            key.back() = sw;
+            if (auto it = entries.find(key); it != entries.end())
+                it->second->events.fetch_add(1, std::memory_order_release);
+        }
+    };
+    count(full);
+    for (Encoding e : kCodings) {
+        std::string_view suffix = encoding_suffix(e);
+        if (name.size() > suffix.size() && name.ends_with(suffix)) count(full - suffix.size());
+    }
+}
+
 FileCache::FileCache(FileCacheSettings s) : impl_(std::make_unique<Impl>(s)) {}
 
 FileCache::~FileCache() = default;
@@ -555,22 +1041,27 @@ Result<LookupResult> FileCache::get(const std::string& root, std::string_view re
     MOAT_CHECK(worker >= 0 && worker < impl_->s.workers, "FileCache::get: bad worker index");
     Worker& w = impl_->workers[static_cast<std::size_t>(worker)];
     auto rit = w.roots.find(root);
+    if (rit != w.roots.end() && impl_->root_stale(rit->second.root)) {
+        w.roots.erase(rit);  // its entries were read from the old directory
+        rit = w.roots.end();
+    }
     if (rit == w.roots.end()) {
-        auto fd = impl_->root_fd(root);
-        if (!fd) {
-            if (fd.error().code == Errc::kNotFound) return LookupResult{};
-            return fd.error();
+        auto r = impl_->root_state(root);
+        if (!r) {
+            if (r.error().code == Errc::kNotFound) return LookupResult{};
+            return r.error();
         }
-        rit = w.roots.emplace(root, WorkerRoot{*fd, {}}).first;
+        int fd = (*r)->fd.get();
+        rit = w.roots.emplace(root, WorkerRoot{std::move(*r), fd, {}}).first;
     }
     WorkerRoot& wr = rit->second;
 
-    // Hit path: no lock, no allocation; one fstatat() (plus one per precompressed sibling).
+    // Hit path: no lock, no allocation; for a watched file no system call, else one fstatat()
+    // (plus one per precompressed sibling).
     if (auto fit = wr.files.find(rel); fit != wr.files.end()) {
         std::shared_ptr<Node> n = fit->second.lock();
         if (n && !n->evicted.load(std::memory_order_acquire) && n->precompressed == precompressed &&
-            n->compress == compress && stat_matches(wr.fd, fit->first.c_str(), n->id) &&
-            siblings_fresh(wr.fd, *n) && !sibling_check_due(wr.fd, fit->first, *n)) {
+            n->compress == compress && impl_->fresh(w, wr, fit->first, *n)) {
             bump(w.hits);
             if (!n->referenced.load(std::memory_order_relaxed))
                 n->referenced.store(true, std::memory_order_relaxed);
@@ -579,7 +1070,7 @@ Result<LookupResult> FileCache::get(const std::string& root, std::string_view re
         }
     }
     bump(w.misses);
-    return impl_->miss(wr, root, rel, precompressed, compress);
+    return impl_->miss(wr, rel, precompressed, compress);
 }
 
 FileCache::Stats FileCache::stats() const {
@@ -587,13 +1078,19 @@ FileCache::Stats FileCache::stats() const {
     for (int i = 0; i < impl_->s.workers; ++i) {
         st.hits += impl_->workers[i].hits.load(std::memory_order_relaxed);
         st.misses += impl_->workers[i].misses.load(std::memory_order_relaxed);
+        st.validations += impl_->workers[i].validations.load(std::memory_order_relaxed);
     }
     {
         std::lock_guard l(impl_->mu);
         st.bytes = impl_->bytes;
+        st.watches = impl_->dirs.size();
     }
     st.compressions = impl_->compressions.load(std::memory_order_relaxed);
     return st;
+}
+
+void FileCache::sync_changes() {
+    if (impl_->watcher) impl_->watcher->sync();
 }
 
 void FileCache::wait_idle() {

@@ -1,12 +1,39 @@
 #pragma once
 // FileCache: the folder origin's view of files on disk, with their validators and compressed
-// variants, cached so that a hit is one stat() and a lookup.
+// variants, cached so that a hit is a lookup and, for a watched file, no system call at all.
 //
 // Threading: get() is called concurrently by every worker thread and must not block on another
 // worker (per-worker first-level maps; a shared second level is touched only on a miss).
 // Compression and hashing of large files run on the cache's own background threads, never on
-// the caller's. Never stale: every get() checks the file's identity (dev, inode, size, mtime,
-// ctime) with one stat() and rebuilds the entry when it changed.
+// the caller's; an inotify thread watches the directories of cached files.
+//
+// Never stale. An entry is rebuilt when its file's identity (dev, inode, size, mtime, ctime),
+// or that of a precompressed sibling it uses, changed; a usable sibling that appeared, or one
+// that vanished, also rebuilds it. How a hit learns of a change:
+//  - Watched files (the default): the watcher thread counts inotify events per path on the
+//    entry. A change is seen by every get() that starts after the kernel delivered its event
+//    to the watcher thread and that thread counted it (microseconds after the write, rename,
+//    unlink or close); until then an earlier version may still be served. A hit with no
+//    counted event since the last check makes no system call. The first hit after an event
+//    stats the file and its siblings (or re-reads it when two writes could share one
+//    timestamp tick), exactly as an unwatched hit does.
+//  - Everything else is checked with one stat() per file and sibling on every hit, as if no
+//    watch existed: files reached through a symlink (the link or any directory above it),
+//    files with more than one hard link, paths not in canonical form ("a//b"), files across a
+//    mount point below the root, roots on NFS, SMB/CIFS, FUSE, Ceph, AFS, Coda or 9p (changes
+//    made by other machines or daemons cause no inotify event), directories beyond
+//    max_watches or the kernel's fs.inotify.max_user_watches (logged once), and the whole
+//    cache when inotify is unavailable or `watch` is off. Siblings that did not exist when an
+//    entry was built are looked for at most once a second for such files.
+//  - After lost events (inotify queue overflow), or when a watched directory is moved, deleted
+//    or unmounted, every entry is stat-checked once more (entries below that directory are
+//    rebuilt and watched anew).
+//  - The root itself: every get() re-checks, at most every 100 ms per root, that the root path
+//    still names the directory opened (stat of the path vs the descriptor's dev and inode).
+//    A root swapped by a symlink flip or a rename is seen within 100 ms of the swap; the old
+//    root's entries are then dropped.
+// Not seen: writes through a shared writable mmap() of a watched file (inotify reports none),
+// and a file system mounted over a directory below the root after its files were cached.
 // Safety: paths are resolved with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) below the
 // root, so neither "..", nor absolute paths, nor symlinks can leave the root.
 
@@ -33,6 +60,9 @@ struct FileCacheSettings {
     int workers = 1;  // number of worker threads that call get() (first-level maps)
     std::uint64_t max_entries = 16384;     // entries (open files) kept, and per-worker map size
     std::uint64_t max_queued_jobs = 4096;  // background jobs waiting; more wait for a later hit
+    bool watch = true;                     // inotify: hits on unchanged files make no system call
+    std::uint64_t max_watches = 4096;      // directories watched; files below others use stat()
+    bool simulate_watch_limit = false;     // tests: every inotify watch fails as on ENOSPC
 };
 
 // One representation of a file: identity, a compressed variant made by moat, or a
@@ -92,11 +122,18 @@ public:
 
     struct Stats {
         std::uint64_t hits = 0, misses = 0, bytes = 0, compressions = 0;
+        std::uint64_t validations = 0;  // hits that stat()ed the file (unwatched, or an event)
+        std::uint64_t watches = 0;      // directories watched now
     };
     Stats stats() const;
 
     // Waits until no background job is pending (for tests and benchmarks).
     void wait_idle();
+
+    // Waits until the watcher thread has counted the inotify events of every change completed
+    // before the call: a get() after it sees those changes (for tests, and for tools that
+    // write files and then read them back through the cache).
+    void sync_changes();
 
 private:
     struct Impl;

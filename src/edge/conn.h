@@ -45,6 +45,10 @@ struct ConnInfo {
     std::string_view tls_protocol;  // static strings from OpenSSL
     std::string_view tls_cipher;
     std::string sni;
+    // Host the certificate was chosen for (the SNI, or the local address when the client sent
+    // none; IPv6 in brackets as in Host); empty over clear text. Names the origin of an
+    // HTTP/1.0 request without Host (RFC 9112 §3.3).
+    std::string tls_host;
     int worker = 0;
 };
 

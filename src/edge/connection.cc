@@ -62,6 +62,9 @@ asio::awaitable<void> serve_tls_connection(asio::ip::tcp::socket sock, WorkerSta
     info.tls_protocol = tls::protocol_name(ssl);
     info.tls_cipher = tls::cipher_name(ssl);
     if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info.sni = sni;
+    std::string_view chosen = tls::server_name(ssl);
+    info.tls_host = chosen.find(':') == std::string_view::npos ? std::string(chosen)
+                                                               : "[" + std::string(chosen) + "]";
     const unsigned char* alpn = nullptr;
     unsigned alpn_len = 0;
     SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);

@@ -86,6 +86,26 @@ Result<tcp::acceptor> open_acceptor(asio::io_context& io, const ListenAddr& a, b
     return acc;
 }
 
+// SO_REUSEPORT lets any process of the same user bind the same address too, and the kernel then
+// splits new connections between it and us without an error on either side (a second moat, or
+// an old one still running, would silently answer part of the traffic). A probe bound without
+// SO_REUSEPORT fails with EADDRINUSE while anything listens there, so we refuse to start instead.
+Result<void> check_address_free(asio::io_context& io, const ListenAddr& a) {
+    asio::error_code ec;
+    auto addr = asio::ip::make_address(a.host, ec);
+    if (ec) return make_error(Errc::kInvalidArgument, "bad listen address " + a.host);
+    tcp::endpoint ep(addr, a.port);
+    tcp::acceptor probe(io);
+    probe.open(ep.protocol(), ec);
+    if (ec) return make_error(Errc::kIo, "socket: " + ec.message());
+    if (a.v6) probe.set_option(asio::ip::v6_only(true), ec);
+    probe.set_option(tcp::acceptor::reuse_address(true), ec);  // TIME_WAIT leftovers are fine
+    probe.bind(ep, ec);
+    if (ec) return make_error(Errc::kIo, "bind " + a.host + ":" + std::to_string(a.port) + ": " +
+                                             ec.message());
+    return {};
+}
+
 asio::awaitable<void> accept_loop(tcp::acceptor* acc, bool tls, WorkerState* w) {
     Shared& sh = *w->shared;
     for (;;) {

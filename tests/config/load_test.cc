@@ -494,6 +494,14 @@ TEST(LoadString, ResolvesPathsAgainstTheFileDirectory) {
     EXPECT_EQ(r.config->sites[0].environments[0].root, (kData / "www/example").string());
 }
 
+TEST(LoadString, ResolvesDotDataDirToTheFileDirectoryWithoutTrailingSlash) {
+    auto r = load(std::string("data_dir = \".\"\n") + std::string(kSite));
+    ASSERT_TRUE(r.config) << ::testing::PrintToString(texts(r));
+    EXPECT_EQ(r.config->data_dir, kData.string());
+    EXPECT_EQ(r.config->tls.internal_ca_dir, kData.string() + "/ca");
+    EXPECT_EQ(r.config->edge.access_log_dir, kData.string() + "/logs");
+}
+
 TEST(LoadString, AcceptsAnAliasOrEnvironmentHostAsDefaultHost) {
     auto r = load(std::string("[tls]\ndefault_host = \"WWW.example.com\"\n") + std::string(kSite) +
                   "aliases = [\"www.example.com\"]\n");

@@ -8,6 +8,9 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -56,8 +59,12 @@ protected:
         return s;
     }
 
+    // After the watcher caught up with the test's writes: a get() sees a change once the
+    // watcher thread counted its inotify event (see FileCache). The Watched* tests below call
+    // FileCache::get() directly instead, to see how soon that is.
     LookupResult get(FileCache& c, std::string_view rel, bool pre = false, bool comp = false,
                      int worker = 0) {
+        c.sync_changes();
         auto r = c.get(root_, rel, worker, pre, comp);
         EXPECT_TRUE(r.has_value()) << rel << ": " << (r ? "" : r.error().detail);
         return r ? *r : LookupResult{};
@@ -308,6 +315,24 @@ TEST_F(FileCacheTest, NoVariantsWhenNotWanted) {
     EXPECT_EQ(c.stats().compressions, 0u);
 }
 
+TEST_F(FileCacheTest, SettingsSharingARootKeepTheirOwnEntries) {
+    // Two sites on one folder, one compressing and one not: asking through the second must not
+    // throw away (and later re-make) the first one's variants.
+    write("app.js", text(20000));
+    FileCache c(fast_settings());
+    get(c, "app.js", false, true);
+    c.wait_idle();
+    auto compressing = get(c, "app.js", false, true).entry;
+    ASSERT_EQ(compressing->available(), kCodingsSet | encoding_bit(Encoding::kIdentity));
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(get(c, "app.js", false, false).entry->available(), 1);
+        EXPECT_EQ(get(c, "app.js", true, false).entry->available(), 1);
+        EXPECT_EQ(get(c, "app.js", false, true).entry, compressing);
+    }
+    c.wait_idle();
+    EXPECT_EQ(c.stats().compressions, 3u);
+}
+
 TEST_F(FileCacheTest, IncompressibleDataGetsNoVariant) {
     write("noise.txt", random_bytes(50000));
     FileCache c(fast_settings());
@@ -495,6 +520,275 @@ TEST_F(FileCacheTest, DestructorWithPendingJobsDoesNotHang) {
     s.brotli_level = 11;
     FileCache c(s);
     for (int i = 0; i < 20; ++i) get(c, "f" + std::to_string(i) + ".js", false, true);
+}
+
+// --- inotify: hits on watched files make no system call, and are still never stale ---
+
+using Ms = std::chrono::milliseconds;
+
+// The identity body get() returns now.
+std::string current(FileCache& c, const std::string& root, std::string_view rel, bool pre = false) {
+    auto r = c.get(root, rel, 0, pre, false);
+    if (!r || r->kind != Lookup::kFile) return "<none>";
+    return body_of(*r->entry->rep(Encoding::kIdentity));
+}
+
+// Polls get() until it returns `want`, for at most `bound`. The watcher thread needs a moment
+// (microseconds, unless the machine is busy) between a write and the event being counted.
+bool becomes(FileCache& c, const std::string& root, std::string_view rel, const std::string& want,
+             Ms bound = Ms(500), bool pre = false) {
+    auto until = std::chrono::steady_clock::now() + bound;
+    for (;;) {
+        if (current(c, root, rel, pre) == want) return true;
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+}
+
+// Long enough for the watcher thread to have handled every event of a completed write.
+constexpr Ms kSettle(50);
+
+TEST_F(FileCacheTest, WatchedHitsMakeNoSystemCall) {
+    write("index.html", text(6000));
+    write("index.html.br", "br bytes");
+    write("index.html.gz", "gz bytes");
+    std::this_thread::sleep_for(kSettle);  // past the "racy" window of the writes above
+    FileCache c(fast_settings());
+    auto first = get(c, "index.html", true, false).entry;
+    ASSERT_EQ(first->available(),
+              1 | encoding_bit(Encoding::kBrotli) | encoding_bit(Encoding::kGzip));
+    EXPECT_GE(c.stats().watches, 1u);
+    for (int i = 0; i < 1000; ++i) ASSERT_EQ(get(c, "index.html", true, false).entry, first);
+    auto st = c.stats();
+    EXPECT_EQ(st.misses, 1u);
+    EXPECT_EQ(st.hits, 1000u);
+    EXPECT_LE(st.validations, 1u);  // at most one, should an event have raced the build
+}
+
+TEST_F(FileCacheTest, WatchedInPlaceRewriteWithSameSizeIsSeen) {
+    write("a.txt", "aaaa");
+    set_mtime("a.txt", 1000000000);
+    FileCache c(fast_settings());
+    EXPECT_EQ(current(c, root_, "a.txt"), "aaaa");
+    write("a.txt", "bbbb");
+    set_mtime("a.txt", 1000000000);  // same size and mtime: only ctime (and the event) differ
+    EXPECT_TRUE(becomes(c, root_, "a.txt", "bbbb"));
+    std::this_thread::sleep_for(kSettle);
+    EXPECT_EQ(current(c, root_, "a.txt"), "bbbb");
+}
+
+TEST_F(FileCacheTest, WatchedRenameOverIsSeen) {
+    write("docs/page.html", "old page");
+    FileCache c(fast_settings());
+    EXPECT_EQ(current(c, root_, "docs/page.html"), "old page");
+    write("docs/.page.html.tmp", "new page");
+    fs::rename(fs::path(root_) / "docs/.page.html.tmp", fs::path(root_) / "docs/page.html");
+    EXPECT_TRUE(becomes(c, root_, "docs/page.html", "new page"));
+    std::this_thread::sleep_for(kSettle);
+    EXPECT_EQ(current(c, root_, "docs/page.html"), "new page");
+    fs::remove(fs::path(root_) / "docs/page.html");
+    std::this_thread::sleep_for(kSettle);
+    EXPECT_EQ(get(c, "docs/page.html").kind, Lookup::kNotFound);
+}
+
+TEST_F(FileCacheTest, WatchedDirectoryMovedAwayIsSeen) {
+    write("assets/js/app.js", "version 1");
+    FileCache c(fast_settings());
+    EXPECT_EQ(current(c, root_, "assets/js/app.js"), "version 1");
+    // A deploy that swaps a folder above the file's own: no event names app.js.
+    fs::rename(fs::path(root_) / "assets", fs::path(root_) / "assets.old");
+    write("assets/js/app.js", "version 2");
+    EXPECT_TRUE(becomes(c, root_, "assets/js/app.js", "version 2"));
+    std::this_thread::sleep_for(kSettle);
+    EXPECT_EQ(current(c, root_, "assets/js/app.js"), "version 2");
+    // And the new folder is watched in turn.
+    write("assets/js/app.js", "version 3");
+    EXPECT_TRUE(becomes(c, root_, "assets/js/app.js", "version 3"));
+    auto before = c.stats().validations;
+    for (int i = 0; i < 100; ++i) current(c, root_, "assets/js/app.js");
+    EXPECT_LE(c.stats().validations - before, 2u);
+}
+
+TEST_F(FileCacheTest, WatchedSiblingAddedChangedAndRemovedIsSeen) {
+    std::string body = text(5000);
+    write("app.js", body);
+    set_mtime("app.js", 1000000000);
+    FileCache c(fast_settings());
+    EXPECT_EQ(get(c, "app.js", true, false).entry->available(), 1);
+    auto available_becomes = [&](EncodingSet want) {
+        for (int i = 0; i < 2500; ++i) {  // well below the once-a-second look of unwatched files
+            if (get(c, "app.js", true, false).entry->available() == want) return true;
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        return false;
+    };
+    auto br1 = internal::compress(Encoding::kBrotli, body, 1);
+    auto br2 = internal::compress(Encoding::kBrotli, body, 9);
+    ASSERT_TRUE(br1 && br2);
+    ASSERT_NE(*br1, *br2);
+
+    write("app.js.br", *br1);  // added
+    set_mtime("app.js.br", 1000000001);
+    EXPECT_TRUE(available_becomes(1 | encoding_bit(Encoding::kBrotli)));
+    EXPECT_EQ(*get(c, "app.js", true, false).entry->rep(Encoding::kBrotli)->bytes, *br1);
+
+    write("app.js.br", *br2);  // changed
+    set_mtime("app.js.br", 1000000001);
+    bool changed = false;
+    for (int i = 0; i < 2500 && !changed; ++i) {
+        changed = *get(c, "app.js", true, false).entry->rep(Encoding::kBrotli)->bytes == *br2;
+        if (!changed) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    EXPECT_TRUE(changed);
+
+    fs::remove(fs::path(root_) / "app.js.br");  // removed
+    EXPECT_TRUE(available_becomes(1));
+    std::this_thread::sleep_for(kSettle);
+    EXPECT_EQ(get(c, "app.js", true, false).entry->available(), 1);
+}
+
+TEST_F(FileCacheTest, SymlinkedPathsAreNotWatchedButNeverStale) {
+    write("real/page.html", "page 1");
+    set_mtime("real/page.html", 1000000000);
+    fs::create_symlink("real/page.html", fs::path(root_) / "alias.html");
+    fs::create_symlink("real", fs::path(root_) / "dir");
+    FileCache c(fast_settings());
+    EXPECT_EQ(current(c, root_, "alias.html"), "page 1");
+    EXPECT_EQ(current(c, root_, "dir/page.html"), "page 1");
+    auto before = c.stats().validations;
+    for (int i = 0; i < 10; ++i) {
+        EXPECT_EQ(current(c, root_, "alias.html"), "page 1");
+        EXPECT_EQ(current(c, root_, "dir/page.html"), "page 1");
+    }
+    EXPECT_EQ(c.stats().validations - before, 20u);  // a stat per hit
+
+    // Changed through its real path: the events name real/page.html, yet the very next get()
+    // through either link sees it (no waiting: the stat does).
+    write("real/page.html", "page 2");
+    set_mtime("real/page.html", 1000000000);
+    EXPECT_EQ(current(c, root_, "alias.html"), "page 2");
+    EXPECT_EQ(current(c, root_, "dir/page.html"), "page 2");
+}
+
+TEST_F(FileCacheTest, RootSwappedBySymlinkFlipIsSeen) {
+    fs::path v1 = base_ / "v1", v2 = base_ / "v2", site = base_ / "site";
+    write("index.html", "release 1", v1);
+    write("index.html", "release 2", v2);
+    fs::create_directory_symlink(v1, site);
+    FileCache c(fast_settings());
+    EXPECT_EQ(current(c, site.string(), "index.html"), "release 1");
+
+    // Atomic flip, as deploy tools do: a new link renamed over the old one.
+    fs::create_directory_symlink(v2, base_ / "site.new");
+    fs::rename(base_ / "site.new", site);
+    auto flipped = std::chrono::steady_clock::now();
+    EXPECT_TRUE(becomes(c, site.string(), "index.html", "release 2", Ms(1000)));
+    EXPECT_LT(std::chrono::steady_clock::now() - flipped, Ms(400));
+    std::this_thread::sleep_for(Ms(200));  // past the 100 ms re-check for sure
+    EXPECT_EQ(current(c, site.string(), "index.html"), "release 2");
+    // The new root's files are watched too.
+    write("index.html", "release 2b", v2);
+    EXPECT_TRUE(becomes(c, site.string(), "index.html", "release 2b"));
+}
+
+TEST_F(FileCacheTest, RapidRewritesAreNeverStale) {
+    FileCache c(fast_settings());
+    write("live.html", "version 0000");
+    EXPECT_EQ(current(c, root_, "live.html"), "version 0000");
+    Ms worst(0);
+    for (int i = 1; i <= 300; ++i) {
+        char want[32];
+        std::snprintf(want, sizeof want, "version %04d", i);  // always the same size
+        write("live.html", want);
+        auto written = std::chrono::steady_clock::now();
+        ASSERT_TRUE(becomes(c, root_, "live.html", want)) << "iteration " << i;
+        worst = std::max(
+            worst, std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - written));
+        // Once seen, never the old bytes again.
+        for (int k = 0; k < 5; ++k) ASSERT_EQ(current(c, root_, "live.html"), want);
+        if (i % 50 == 0) {
+            // Strict: the very first get() after the watcher had time for the event.
+            std::snprintf(want, sizeof want, "version %04d", ++i);
+            write("live.html", want);
+            std::this_thread::sleep_for(kSettle);
+            ASSERT_EQ(current(c, root_, "live.html"), want) << "iteration " << i;
+        }
+    }
+    RecordProperty("worst_ms", static_cast<int>(worst.count()));
+}
+
+TEST_F(FileCacheTest, ConcurrentGetsWhileRewriting) {
+    constexpr int kWorkers = 3;
+    write("hot.html", "version 0000");
+    auto s = fast_settings();
+    s.workers = kWorkers;
+    FileCache c(s);
+    std::atomic<bool> done{false};
+    std::atomic<int> errors{0};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < kWorkers; ++w) {
+        threads.emplace_back([&, w] {
+            while (!done.load()) {
+                auto r = c.get(root_, "hot.html", w, false, false);
+                if (!r || r->kind != Lookup::kFile) continue;  // between unlink and rename
+                if (r->entry->rep(Encoding::kIdentity)->size != 12) ++errors;
+            }
+        });
+    }
+    char want[32];
+    for (int i = 1; i <= 100; ++i) {
+        std::snprintf(want, sizeof want, "version %04d", i);
+        write(".hot.tmp", want);
+        fs::rename(fs::path(root_) / ".hot.tmp", fs::path(root_) / "hot.html");
+        std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
+    std::this_thread::sleep_for(kSettle);
+    done = true;
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(errors.load(), 0);
+    for (int w = 0; w < kWorkers; ++w) {
+        auto r = c.get(root_, "hot.html", w, false, false);
+        ASSERT_TRUE(r && r->kind == Lookup::kFile);
+        EXPECT_EQ(*r->entry->rep(Encoding::kIdentity)->bytes, want) << "worker " << w;
+    }
+}
+
+TEST_F(FileCacheTest, WatchLimitFallsBackToStat) {
+    write("a.txt", "aaaa");
+    set_mtime("a.txt", 1000000000);
+    auto s = fast_settings();
+    s.simulate_watch_limit = true;  // as when inotify_add_watch fails with ENOSPC
+    FileCache c(s);
+    EXPECT_EQ(current(c, root_, "a.txt"), "aaaa");
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(current(c, root_, "a.txt"), "aaaa");
+    auto st = c.stats();
+    EXPECT_EQ(st.watches, 0u);
+    EXPECT_EQ(st.validations, 10u);
+    write("a.txt", "bbbb");
+    set_mtime("a.txt", 1000000000);
+    EXPECT_EQ(current(c, root_, "a.txt"), "bbbb");  // at once: the stat sees the new ctime
+}
+
+TEST_F(FileCacheTest, WatchesStayBoundedAndFollowEviction) {
+    auto s = fast_settings();
+    s.max_entries = 2;
+    s.max_watches = 3;
+    FileCache c(s);
+    for (int i = 0; i < 10; ++i) {
+        std::string rel = "d" + std::to_string(i) + "/f.txt";
+        write(rel, rel);
+        EXPECT_EQ(current(c, root_, rel), rel);
+        // The root plus the folders of at most two cached files.
+        EXPECT_LE(c.stats().watches, 3u);
+    }
+    // Beyond max_watches a file is served with a stat per hit, still correctly.
+    write("x/y/z/deep.txt", "deep 1");
+    set_mtime("x/y/z/deep.txt", 1000000000);
+    EXPECT_EQ(current(c, root_, "x/y/z/deep.txt"), "deep 1");
+    EXPECT_LE(c.stats().watches, 3u);
+    write("x/y/z/deep.txt", "deep 2");
+    set_mtime("x/y/z/deep.txt", 1000000000);
+    EXPECT_EQ(current(c, root_, "x/y/z/deep.txt"), "deep 2");
 }
 
 }  // namespace

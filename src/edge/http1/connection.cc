@@ -5,6 +5,7 @@
 
 #include "edge/http1/parser.h"
 #include "edge/http1/response.h"
+#include "edge/internal/linger.h"
 #include "edge/stream.h"
 
 namespace moat::edge::http1 {
@@ -59,7 +60,7 @@ asio::awaitable<void> serve(Stream& s, ConnControl& ctl, Deadline& dl, const Con
                 append_error(out, pr.error_status, pr.error_reason);
                 note(sh, info, req, res, out.size() - before, Clock::now(), true);
                 co_await flush();
-                s.shutdown();
+                co_await linger_close(s, dl);
                 co_return;
             }
             if (pr.status == ParseStatus::kComplete) {
@@ -68,6 +69,8 @@ asio::awaitable<void> serve(Stream& s, ConnControl& ctl, Deadline& dl, const Con
                 req.sni = info.sni;
                 req.local_port = info.local_port;
                 req.worker = w->index;
+                // Only HTTP/1.0 may omit Host: the name the TLS handshake chose stands in.
+                if (req.host.empty()) req.host = info.tls_host;
                 Response res;
                 sh.handler.load(std::memory_order_acquire)->handle(req, res);
                 ++served;
@@ -101,8 +104,7 @@ asio::awaitable<void> serve(Stream& s, ConnControl& ctl, Deadline& dl, const Con
                 if (!ok) co_return;
                 start += pr.consumed;
                 if (!keep) {
-                    co_await flush();
-                    s.shutdown();
+                    if (co_await flush()) co_await linger_close(s, dl);
                     co_return;
                 }
                 continue;

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "edge/http2/session.h"
+#include "edge/internal/linger.h"
 
 namespace moat::edge::http2 {
 namespace {
@@ -80,7 +81,7 @@ asio::awaitable<void> serve(TlsStream& s, ConnControl& ctl, Deadline& dl, const 
             break;
         }
     }
-    s.shutdown();
+    co_await linger_close(s, dl);
 }
 
 }  // namespace moat::edge::http2

@@ -123,6 +123,7 @@ struct Stream {
     std::uint64_t body_len = 0;  // bytes to send as DATA
     std::uint64_t queued = 0;    // handed to nghttp2 by the read callback
     std::uint64_t sent = 0;      // written to the output by the send callback
+    std::uint64_t framing = 0;   // HEADERS frames and DATA frame headers sent (for sc-bytes)
     char status[4] = {};
     char date[40] = {};
     char clen[24] = {};
@@ -161,7 +162,7 @@ public:
     ~Impl() {
         closing_ = true;
         for (auto& s : live_)
-            if (s.dispatched && observer_) observer_->on_response_done(s.req, s.res, s.sent, false);
+            if (s.dispatched && observer_) observer_->on_response_done(s.req, s.res, s.sent + s.framing, false);
         for (auto& s : live_) s.clear();
         if (h2_) nghttp2_session_del(h2_);
     }
@@ -425,6 +426,10 @@ int Session::Impl::on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t id
 
 int Session::Impl::on_frame_send(nghttp2_session*, const nghttp2_frame* f, void* p) {
     auto* me = self(p);
+    if (Stream* s = me->stream(f->hd.stream_id)) {
+        if (f->hd.type == NGHTTP2_HEADERS) s->framing += kFrameHeader + f->hd.length;
+        if (f->hd.type == NGHTTP2_DATA) s->framing += kFrameHeader;
+    }
     if (f->hd.type == NGHTTP2_DATA)
         me->window_update_credit_ = std::min(me->window_update_credit_ + kWindowUpdateCreditPerData,
                                              kMaxWindowUpdateCredit);
@@ -439,7 +444,7 @@ int Session::Impl::on_stream_close(nghttp2_session*, std::int32_t id, std::uint3
     nghttp2_session_set_stream_user_data(me->h2_, id, nullptr);
     if (s->dispatched && me->observer_) {
         bool completed = code == NGHTTP2_NO_ERROR && s->sent == s->body_len;
-        me->observer_->on_response_done(s->req, s->res, s->sent, completed);
+        me->observer_->on_response_done(s->req, s->res, s->sent + s->framing, completed);
     }
     s->clear();
     me->free_.splice(me->free_.end(), me->live_, s->self);
