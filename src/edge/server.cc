@@ -58,7 +58,8 @@ Result<void> probe_free(const tcp::endpoint& ep, const ListenAddr& a) {
     return {};
 }
 
-Result<tcp::acceptor> open_acceptor(asio::io_context& io, const ListenAddr& a, bool first) {
+Result<tcp::acceptor> open_acceptor(asio::io_context& io, const ListenAddr& a, bool first,
+                                    std::chrono::milliseconds handshake_timeout) {
     asio::error_code ec;
     auto addr = asio::ip::make_address(a.host, ec);
     if (ec) return make_error(Errc::kInvalidArgument, "bad listen address " + a.host);
@@ -75,7 +76,10 @@ Result<tcp::acceptor> open_acceptor(asio::io_context& io, const ListenAddr& a, b
     ::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     // Defer accept until the client sent something (the ClientHello or request line): fewer
     // wake-ups, and idle port scanners never reach a worker.
-    int defer = 10;
+    // The kernel holds such a connection up to `defer` seconds (rounded up to its SYN-ACK
+    // retransmission steps), then hands it over anyway; keep that within the handshake timeout
+    // so a silent client is dropped about when a slow one would be.
+    int defer = static_cast<int>(std::max<std::int64_t>(1, handshake_timeout.count() / 2000));
     ::setsockopt(acc.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
     acc.bind(ep, ec);
     if (ec) return make_error(Errc::kIo, "bind " + a.host + ":" + std::to_string(a.port) + ": " +
@@ -84,26 +88,6 @@ Result<tcp::acceptor> open_acceptor(asio::io_context& io, const ListenAddr& a, b
     if (ec) return make_error(Errc::kIo, "listen: " + ec.message());
     acc.non_blocking(true, ec);
     return acc;
-}
-
-// SO_REUSEPORT lets any process of the same user bind the same address too, and the kernel then
-// splits new connections between it and us without an error on either side (a second moat, or
-// an old one still running, would silently answer part of the traffic). A probe bound without
-// SO_REUSEPORT fails with EADDRINUSE while anything listens there, so we refuse to start instead.
-Result<void> check_address_free(asio::io_context& io, const ListenAddr& a) {
-    asio::error_code ec;
-    auto addr = asio::ip::make_address(a.host, ec);
-    if (ec) return make_error(Errc::kInvalidArgument, "bad listen address " + a.host);
-    tcp::endpoint ep(addr, a.port);
-    tcp::acceptor probe(io);
-    probe.open(ep.protocol(), ec);
-    if (ec) return make_error(Errc::kIo, "socket: " + ec.message());
-    if (a.v6) probe.set_option(asio::ip::v6_only(true), ec);
-    probe.set_option(tcp::acceptor::reuse_address(true), ec);  // TIME_WAIT leftovers are fine
-    probe.bind(ep, ec);
-    if (ec) return make_error(Errc::kIo, "bind " + a.host + ":" + std::to_string(a.port) + ": " +
-                                             ec.message());
-    return {};
 }
 
 asio::awaitable<void> accept_loop(tcp::acceptor* acc, bool tls, WorkerState* w) {
@@ -215,7 +199,7 @@ Result<std::unique_ptr<Server>> Server::create(const EdgeSettings& settings,
         w->state.index = i;
         w->state.shared = &impl->shared;
         for (auto& l : listeners) {
-            auto acc = open_acceptor(w->io, l.addr, i == 0);
+            auto acc = open_acceptor(w->io, l.addr, i == 0, settings.handshake_timeout);
             if (!acc) return acc.error();
             // Port 0 (tests): every worker must share the port the first one got.
             if (l.addr.port == 0) l.addr.port = acc->local_endpoint().port();

@@ -6,7 +6,6 @@ source "$(dirname "$0")/lib.sh"
 
 HTTPS_PORT=$(free_port)
 export CA="$T/data/ca/root.crt"
-mkdir -p "$T/data"
 make_site "$T/site" prod
 
 cat > "$T/moat.toml" <<EOF

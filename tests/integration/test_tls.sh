@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 HTTPS_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 export CA="$T/data/ca/root.crt"
-mkdir -p "$T/data" "$T/pki"
+mkdir -p "$T/pki"
 make_site "$T/site" prod
 
 # ---- test PKI for tls = "files": an ECDSA P-256 CA and two leaves for the same host ----
@@ -60,7 +60,8 @@ EOF
 moat_start serve --config "$T/moat.toml"
 
 # sc ARGS...: one s_client handshake against 127.0.0.1, no input, bounded in time.
-sc() { timeout 10 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" "$@" </dev/null 2>&1 || true; }
+# Binary application data (an h2 SETTINGS frame) is dropped: bash cannot hold NUL bytes.
+sc() { { timeout 10 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" "$@" </dev/null 2>&1 || true; } | tr -d '\0'; }
 # The "New, TLSv1.x, Cipher is X" line, or the failure.
 session_line() { grep -E '^(New|Reused),' <<<"$1" | head -1; }
 negotiated() { session_line "$(sc "$@")"; }
@@ -191,11 +192,22 @@ PY
 fpA=$(fp_of <"$T/pki/certA.crt")
 fpB=$(fp_of <"$T/pki/certB.crt")
 expect_eq "files site serves cert A before reload" "$(served_cert -servername files.moat.test | fp_of)" "$fpA"
+# wait_cert FP: polls (up to ~5 s) until files.moat.test serves FP; prints what it served last.
+wait_cert() {
+    local got=""
+    for _ in $(seq 50); do
+        got=$(served_cert -servername files.moat.test | fp_of)
+        [ "$got" = "$1" ] && break
+        sleep 0.1
+    done
+    printf '%s' "$got"
+}
 want_sum=$(sha256sum "$T/site/big.bin" | cut -d' ' -f1)
 for proto in --http1.1 --http2; do
     rm -f "$T/slow.bin"
     cp "$T/pki/certA.crt" "$T/pki/live.crt"; cp "$T/pki/certA.key" "$T/pki/live.key"
-    kill -HUP "$MOAT_PID"; sleep 0.5
+    kill -HUP "$MOAT_PID"
+    expect_eq "$proto: cert A served before the transfer" "$(wait_cert "$fpA")" "$fpA"
     # 3 MB at 1 MB/s: the transfer spans the reload.
     curl -sS --max-time 30 --cacert "$T/pki/ca.crt" "$proto" --limit-rate 1000K \
         --resolve "files.moat.test:$HTTPS_PORT:127.0.0.1" -o "$T/slow.bin" \
@@ -205,13 +217,7 @@ for proto in --http1.1 --http2; do
     sleep 1
     cp "$T/pki/certB.crt" "$T/pki/live.crt"; cp "$T/pki/certB.key" "$T/pki/live.key"
     kill -HUP "$MOAT_PID"
-    got=""
-    for _ in $(seq 30); do
-        got=$(served_cert -servername files.moat.test | fp_of)
-        [ "$got" = "$fpB" ] && break
-        sleep 0.1
-    done
-    expect_eq "$proto: new handshakes get cert B after SIGHUP" "$got" "$fpB"
+    expect_eq "$proto: new handshakes get cert B after SIGHUP" "$(wait_cert "$fpB")" "$fpB"
     check "$proto: slow transfer still running after the reload" kill -0 "$slow"
     wait "$slow" || true
     expect_eq "$proto: transfer across the reload completed" "$(cat "$T/slow.out")" "200 1"

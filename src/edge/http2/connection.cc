@@ -1,5 +1,6 @@
 #include "edge/http2/connection.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "edge/http2/session.h"
@@ -45,6 +46,8 @@ asio::awaitable<void> serve(TlsStream& s, ConnControl& ctl, Deadline& dl, const 
     std::string out;
     out.reserve(kWriteChunk + 32 * 1024);
     bool shut = false;
+    bool was_idle = false;
+    Clock::time_point idle_since;
 
     for (;;) {
         if (ctl.draining && !shut) {
@@ -63,7 +66,19 @@ asio::awaitable<void> serve(TlsStream& s, ConnControl& ctl, Deadline& dl, const 
         if (shut && session->open_streams() == 0) break;
         bool idle = session->open_streams() == 0;
         ctl.idle = idle;
-        dl.set(idle ? st.idle_timeout : st.write_timeout);
+        if (idle) {
+            // idle_timeout runs from the end of the last stream: PING, SETTINGS or
+            // WINDOW_UPDATE frames do not extend it, or a client could hold the connection
+            // forever without a request.
+            auto now = Clock::now();
+            if (!was_idle) idle_since = now;
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                idle_since + st.idle_timeout - now);
+            dl.set(std::max(left, std::chrono::milliseconds(0)));
+        } else {
+            dl.set(st.write_timeout);
+        }
+        was_idle = idle;
         auto n = co_await s.read_some(in.data(), in.size());
         ctl.idle = false;
         if (!n || *n == 0) co_return;

@@ -22,6 +22,8 @@ using Clock = std::chrono::steady_clock;
 // We serve static files: request bodies are not expected. A little is tolerated (some clients
 // send an empty or tiny body with GET) and discarded; beyond this the stream is reset.
 constexpr std::size_t kMaxUploadPerStream = 64 * 1024;
+// A client that keeps uploading after it was answered (at kMaxUploadPerStream) is reset here.
+constexpr std::size_t kMaxUploadAfterAnswer = 4 * kMaxUploadPerStream;
 // Our receive window for uploads (RFC 9113 §6.9.2); the default 65535 is plenty for the above.
 constexpr std::uint32_t kInitialWindow = 65535;
 // DATA frame header (RFC 9113 §4.1).
@@ -416,8 +418,16 @@ int Session::Impl::on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t id
     Stream* s = me->stream(id);
     if (!s) return 0;
     // Discarded; nghttp2 returns the flow-control credit by itself.
+    const std::size_t before = s->upload_bytes;
     s->upload_bytes += len;
-    if (s->upload_bytes > kMaxUploadPerStream && s->upload_bytes - len <= kMaxUploadPerStream) {
+    auto crossed = [&](std::size_t limit) { return before <= limit && s->upload_bytes > limit; };
+    if (crossed(kMaxUploadPerStream) && !s->dispatched) {
+        // Answer now (a 405 for POST/PUT, as HTTP/1.1 does) rather than with a bare reset:
+        // RFC 9113 §8.1 lets a server respond before the request is complete, and clients stop
+        // uploading when they see it. (RST_STREAM NO_ERROR right after the response would say so
+        // too, but curl before 8.x reports it as a failed transfer.)
+        me->dispatch(*s);
+    } else if (crossed(kMaxUploadPerStream) || crossed(kMaxUploadAfterAnswer)) {
         nghttp2_submit_rst_stream(me->h2_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
         me->count_reset();
     }
