@@ -128,7 +128,7 @@ Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Co
     rt->metrics_ = std::make_unique<edge::Metrics>();
     for (const auto& s : cfg->sites)
         for (const auto& e : s.environments) rt->metrics_->site(s.name, e.name);
-    if (!cfg->edge.access_log_dir.empty()) {
+    if (cfg->edge.access_log && !cfg->edge.access_log_dir.empty()) {
         auto log = edge::AccessLog::open(cfg->edge.access_log_dir, cfg->edge.node_id);
         if (!log) return log.error();
         rt->log_ = std::move(*log);

@@ -92,6 +92,8 @@ void read_edge(TableReader& top, edge::EdgeSettings& e) {
         }
     }
 
+    r.read_bool("access_log", e.access_log);
+
     std::string node_id;
     if (r.read_string("node_id", node_id)) {
         // It goes into a space-separated access log field (x-edge-location).

@@ -38,6 +38,7 @@ struct EdgeSettings {
     std::uint32_t h2_max_continuations = 8;          // CONTINUATION frames per header block
 
     std::string metrics_listen = "127.0.0.1:9100";  // empty: no metrics listener
+    bool access_log = true;      // CloudFront-format access logs (off: metrics only)
     std::string access_log_dir;  // CloudFront-format logs go under <dir>/CloudFront/<env>/<site>/
     std::string node_id = "moat1";  // x-edge-location in the access log
 };

@@ -1,5 +1,6 @@
 #include "edge/http1/connection.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -31,10 +32,12 @@ asio::awaitable<void> serve(Stream& s, ConnControl& ctl, Deadline& dl, const Con
     const EdgeSettings& st = sh.settings;
     const Limits limits{st.max_header_bytes, st.max_target_bytes, st.max_headers};
 
-    // Room for one maximal head plus some pipelined bytes behind it.
-    std::string in(st.max_header_bytes + 16 * 1024, '\0');
+    // The buffer starts small and grows up to one maximal head plus some pipelined bytes behind
+    // it: most heads are under 1 KiB, and ten thousand idle keep-alive connections should not
+    // hold 32 KiB each.
+    const std::size_t in_limit = st.max_header_bytes + 16 * 1024;
+    std::string in(std::min<std::size_t>(8 * 1024, in_limit), '\0');
     std::string out;
-    out.reserve(kFlushAt + 1024);
     std::size_t start = 0, have = 0;
     std::size_t served = 0;
     Request req;
@@ -118,7 +121,10 @@ asio::awaitable<void> serve(Stream& s, ConnControl& ctl, Deadline& dl, const Con
             have -= start;
             start = 0;
         }
-        if (have == in.size()) co_return;  // cannot happen: the parser answers 431 first
+        if (have == in.size()) {
+            if (in.size() >= in_limit) co_return;  // cannot happen: the parser answers 431 first
+            in.resize(std::min(in.size() * 2, in_limit));
+        }
         bool fresh = (have == 0);
         if (fresh) dl.set(st.idle_timeout);  // keep-alive wait
         ctl.idle = fresh;

@@ -43,8 +43,7 @@ asio::awaitable<void> serve(TlsStream& s, ConnControl& ctl, Deadline& dl, const 
     SessionInfo si{true, info.sni, info.local_port, w->index};
     auto session = Session::create(st, *handler, &observer, si);
     std::string in(16 * 1024, '\0');
-    std::string out;
-    out.reserve(kWriteChunk + 32 * 1024);
+    std::string out;  // grows to about kWriteChunk + one frame on the first large response
     bool shut = false;
     bool was_idle = false;
     Clock::time_point idle_since;
