@@ -52,6 +52,7 @@ asio::awaitable<void> serve_tls_connection(asio::ip::tcp::socket sock, WorkerSta
     Deadline dl(s.socket());
     dl.set(sh.settings.handshake_timeout);
     auto hs = co_await s.handshake();
+    s.extend_on_progress(&dl, sh.settings.write_timeout);
     if (sh.observer) sh.observer->on_handshake(static_cast<bool>(hs), hs ? "" : hs.error().detail);
     if (!hs) {
         auto log = core::logger("tls");
@@ -81,6 +82,7 @@ asio::awaitable<void> serve_plain_connection(asio::ip::tcp::socket sock, WorkerS
     ConnGuard guard(*w, ctl);
     ConnInfo info = describe(s.socket(), w, false);
     Deadline dl(s.socket());
+    s.extend_on_progress(&dl, w->shared->settings.write_timeout);
     co_await http1::serve(s, ctl, dl, info, w);
 }
 

@@ -61,6 +61,7 @@ asio::awaitable<Result<void>> PlainStream::write_all(const char* data, std::size
         if (n > 0) {
             data += n;
             len -= static_cast<std::size_t>(n);
+            progressed();
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -81,6 +82,7 @@ asio::awaitable<Result<void>> PlainStream::send_file(int file, std::uint64_t off
         ssize_t n = ::sendfile(fd, file, &off, chunk);
         if (n > 0) {
             len -= static_cast<std::uint64_t>(n);
+            progressed();
             continue;
         }
         if (n == 0) co_return make_error(Errc::kIo, "file shrank while sending");
@@ -164,6 +166,7 @@ asio::awaitable<Result<void>> TlsStream::write_all(const char* data, std::size_t
         if (r == 1) {
             data += n;
             len -= n;
+            progressed();
             continue;
         }
         auto w = co_await wait_for(r);
@@ -184,6 +187,7 @@ asio::awaitable<Result<void>> TlsStream::send_file(int file, std::uint64_t offse
             if (n > 0) {
                 offset += static_cast<std::uint64_t>(n);
                 len -= static_cast<std::uint64_t>(n);
+                progressed();
                 continue;
             }
             auto w = co_await wait_for(static_cast<int>(n));

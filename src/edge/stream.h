@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "edge/conn.h"
 
 namespace moat::edge {
 
@@ -32,9 +33,20 @@ public:
     // Sends file bytes [offset, offset+len) with sendfile(2).
     asio::awaitable<Result<void>> send_file(int fd, std::uint64_t offset, std::uint64_t len);
     void shutdown();
+    // Each write that makes progress pushes `dl` out by `timeout`: write_timeout bounds a
+    // stall, not a whole download. dl must outlive the stream's use.
+    void extend_on_progress(Deadline* dl, std::chrono::milliseconds timeout) {
+        progress_dl_ = dl;
+        progress_timeout_ = timeout;
+    }
 
 private:
+    void progressed() {
+        if (progress_dl_) progress_dl_->set(progress_timeout_);
+    }
     tcp::socket sock_;
+    Deadline* progress_dl_ = nullptr;
+    std::chrono::milliseconds progress_timeout_{0};
 };
 
 class TlsStream {
@@ -42,7 +54,13 @@ public:
     // Takes ownership of ssl (created with SSL_new on the server context).
     TlsStream(tcp::socket s, SSL* ssl);
     ~TlsStream();
-    TlsStream(TlsStream&& o) noexcept : sock_(std::move(o.sock_)), ssl_(o.ssl_) { o.ssl_ = nullptr; }
+    TlsStream(TlsStream&& o) noexcept
+        : sock_(std::move(o.sock_)),
+          ssl_(o.ssl_),
+          progress_dl_(o.progress_dl_),
+          progress_timeout_(o.progress_timeout_) {
+        o.ssl_ = nullptr;
+    }
     TlsStream(const TlsStream&) = delete;
     TlsStream& operator=(const TlsStream&) = delete;
 
@@ -59,13 +77,23 @@ public:
     // Sends close_notify without waiting for the peer's (RFC 8446 §6.1 allows it).
     void shutdown();
     bool ktls_send() const;
+    // See PlainStream::extend_on_progress.
+    void extend_on_progress(Deadline* dl, std::chrono::milliseconds timeout) {
+        progress_dl_ = dl;
+        progress_timeout_ = timeout;
+    }
 
 private:
     // Waits for the readiness OpenSSL asked for after a call returned `ret`.
     asio::awaitable<Result<void>> wait_for(int ret);
+    void progressed() {
+        if (progress_dl_) progress_dl_->set(progress_timeout_);
+    }
 
     tcp::socket sock_;
     SSL* ssl_;
+    Deadline* progress_dl_ = nullptr;
+    std::chrono::milliseconds progress_timeout_{0};
 };
 
 }  // namespace moat::edge
