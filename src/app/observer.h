@@ -1,7 +1,8 @@
 #pragma once
 // EdgeObserver: what happens to every exchange and connection after the edge is done with it:
 // Prometheus counters and the CloudFront-format access log. Called on worker threads; the
-// access log's submit() never blocks (the writer thread does the I/O).
+// access log's submit() formats the line into the worker's own batch and never waits for I/O
+// (the writer thread compresses and writes).
 
 #include <memory>
 
