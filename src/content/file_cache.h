@@ -90,11 +90,19 @@ struct FileEntry {
     // (then no ETag is sent and conditional requests fall back to Last-Modified).
     // Variants appear later, when background compression finishes; read them with load().
     std::atomic<std::shared_ptr<const Representation>> reps[kEncodingCount];
+    // The encodings whose `reps` slot is set: one load instead of kEncodingCount atomic
+    // shared_ptr loads (each takes a lock inside libstdc++). A slot is only ever set or replaced
+    // by another representation, never cleared, so bits are only added: each store to `reps`
+    // is followed by a release fetch_or of its bit. A reader that sees a bit (acquire) finds
+    // that slot set; a slot may be set a moment before its bit is.
+    std::atomic<EncodingSet> available_mask{0};
 
     std::shared_ptr<const Representation> rep(Encoding e) const {
         return reps[static_cast<int>(e)].load(std::memory_order_acquire);
     }
-    EncodingSet available() const;  // encodings whose representation exists now
+    EncodingSet available() const {  // encodings whose representation exists now
+        return available_mask.load(std::memory_order_acquire);
+    }
 };
 
 enum class Lookup { kFile, kDirectory, kNotFound };

@@ -422,6 +422,32 @@ TEST_F(FileCacheTest, LargeFileServedFromDescriptorAndHashedInBackground) {
     EXPECT_EQ(get(small, "big.html").entry->rep(Encoding::kIdentity)->etag, after->etag);
 }
 
+// available() is kept apart from `reps` (one load on the hot path): it must name exactly the
+// representations that exist, including those published later by background jobs (a hashed
+// large sibling, the identity's validator, compressed variants).
+TEST_F(FileCacheTest, AvailableMatchesPublishedRepresentations) {
+    write("big.js", text(20000));
+    write("big.js.br", text(9000));  // not real brotli: served as the site's own file
+    auto s = fast_settings();
+    s.max_memory_file = 4096;
+    FileCache c(s);
+    auto e = get(c, "big.js", true, true).entry;
+    auto present = [&] {
+        EncodingSet set = 0;
+        for (int i = 0; i < kEncodingCount; ++i)
+            if (e->rep(static_cast<Encoding>(i))) set |= encoding_bit(static_cast<Encoding>(i));
+        return set;
+    };
+    EncodingSet early = e->available();  // the background job may have run already
+    EXPECT_TRUE(early & encoding_bit(Encoding::kIdentity));
+    EXPECT_EQ(early & ~present(), 0);  // every encoding it names has a representation
+    c.wait_idle();
+    EXPECT_EQ(e->available(), present());
+    EXPECT_EQ(e->available(), kCodingsSet | encoding_bit(Encoding::kIdentity));
+    EXPECT_FALSE(e->rep(Encoding::kBrotli)->etag.empty());
+    EXPECT_EQ(body_of(*e->rep(Encoding::kBrotli)), text(9000));
+}
+
 TEST_F(FileCacheTest, LargeFileAboveCompressLimitIsNotCompressed) {
     write("big.txt", text(50000));
     auto s = fast_settings();
