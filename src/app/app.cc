@@ -124,9 +124,8 @@ int serve(const ServeOptions& opts) {
         return 1;
     }
     Runtime& runtime = **rt;
-    log->info("serving sites={} workers={} https={} http={}", cfg->sites.size(),
-              cfg->edge.workers, fmt::join(cfg->edge.https_listen, ","),
-              fmt::join(cfg->edge.http_listen, ","));
+    log->info("serving sites={} workers={} https={} http={}", cfg->sites.size(), cfg->edge.workers,
+              fmt::join(cfg->edge.https_listen, ","), fmt::join(cfg->edge.http_listen, ","));
     if (opts.demo) print_demo_banner(runtime);
 
     std::function<void()> wait_signal = [&] {
@@ -137,7 +136,8 @@ int serve(const ServeOptions& opts) {
                 if (!next) {
                     log->error("reload refused: the config has errors; the old one keeps serving");
                 } else if (auto r = runtime.reload(next); !r) {
-                    log->error("reload refused: {}; the old config keeps serving", r.error().detail);
+                    log->error("reload refused: {}; the old config keeps serving",
+                               r.error().detail);
                 } else {
                     log->info("reloaded config");
                 }

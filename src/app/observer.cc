@@ -8,10 +8,14 @@ namespace {
 
 const char* result_name(edge::ResultType t) {
     switch (t) {
-        case edge::ResultType::kHit: return "Hit";
-        case edge::ResultType::kMiss: return "Miss";
-        case edge::ResultType::kRedirect: return "Redirect";
-        case edge::ResultType::kError: return "Error";
+        case edge::ResultType::kHit:
+            return "Hit";
+        case edge::ResultType::kMiss:
+            return "Miss";
+        case edge::ResultType::kRedirect:
+            return "Redirect";
+        case edge::ResultType::kError:
+            return "Error";
     }
     return "Error";
 }
@@ -92,7 +96,9 @@ void EdgeObserver::on_exchange(const edge::ConnInfo& conn, const edge::Request& 
     r.time_to_first_byte = r.time_taken;
     r.ssl_protocol = conn.tls_protocol;
     r.ssl_cipher = conn.tls_cipher;
-    r.protocol_version = req.version == 20 ? "HTTP/2.0" : req.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+    r.protocol_version = req.version == 20   ? "HTTP/2.0"
+                         : req.version == 10 ? "HTTP/1.0"
+                                             : "HTTP/1.1";
     r.content_type = res.content_type;
     if (!res.no_body) r.content_len = static_cast<std::int64_t>(res.body.length);
     if (res.status == 206) {

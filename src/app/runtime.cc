@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -149,8 +148,8 @@ Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Co
         ms.http_listen = {cfg->edge.metrics_listen};
         ms.workers = 1;
         ms.max_connections = 64;
-        auto m = edge::Server::create(ms, nullptr,
-                                      std::make_shared<MetricsHandler>(*rt->metrics_), nullptr);
+        auto m = edge::Server::create(ms, nullptr, std::make_shared<MetricsHandler>(*rt->metrics_),
+                                      nullptr);
         if (!m) return make_error(m.error().code, "metrics listener: " + m.error().detail);
         rt->metrics_server_ = std::move(*m);
     }

@@ -37,9 +37,11 @@ int run(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
     if (serve->parsed()) {
-        int modes = (so.demo ? 1 : 0) + (so.config_path.empty() ? 0 : 1) + (so.root.empty() ? 0 : 1);
+        int modes =
+            (so.demo ? 1 : 0) + (so.config_path.empty() ? 0 : 1) + (so.root.empty() ? 0 : 1);
         if (modes != 1) {
-            std::fprintf(stderr, "moat serve: give exactly one of --demo, --config FILE, --root DIR\n");
+            std::fprintf(stderr,
+                         "moat serve: give exactly one of --demo, --config FILE, --root DIR\n");
             return 2;
         }
         if (so.root.empty() && (!so.listen.empty() || !so.cert.empty() || !so.key.empty())) {

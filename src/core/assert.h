@@ -4,13 +4,13 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define MOAT_CHECK(cond, msg)                                                              \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
+#define MOAT_CHECK(cond, msg)                                                                  \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
             std::fprintf(stderr, "moat: check failed at %s:%d: %s (%s)\n", __FILE__, __LINE__, \
-                         #cond, msg);                                                      \
-            std::abort();                                                                  \
-        }                                                                                  \
+                         #cond, msg);                                                          \
+            std::abort();                                                                      \
+        }                                                                                      \
     } while (0)
 
 #ifdef NDEBUG

@@ -31,7 +31,7 @@ const char* errc_name(Errc code);
 template <class T>
 class [[nodiscard]] Result {
 public:
-    Result(T v) : v_(std::in_place_index<0>, std::move(v)) {}  // NOLINT: implicit by design
+    Result(T v) : v_(std::in_place_index<0>, std::move(v)) {}      // NOLINT: implicit by design
     Result(Error e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
     bool has_value() const { return v_.index() == 0; }
     explicit operator bool() const { return has_value(); }
@@ -66,7 +66,7 @@ private:
 }  // namespace moat
 
 // Returns the error of a Result-valued expression from the enclosing function.
-#define MOAT_TRY(expr)                          \
-    do {                                        \
+#define MOAT_TRY(expr)                                \
+    do {                                              \
         if (auto r_ = (expr); !r_) return r_.error(); \
     } while (0)

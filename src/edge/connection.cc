@@ -1,11 +1,12 @@
 // Entry points of a connection: TLS handshake and ALPN dispatch, or clear-text HTTP/1.1.
 
+#include "edge/http1/connection.h"
+
 #include <openssl/ssl.h>
 
 #include <string_view>
 
 #include "core/log.h"
-#include "edge/http1/connection.h"
 #include "edge/http2/connection.h"
 #include "edge/internal/connection.h"
 #include "edge/stream.h"

@@ -33,9 +33,9 @@ struct Request {
     int version = 11;              // 10, 11 or 20
     bool secure = false;           // came over TLS
     std::uint16_t local_port = 0;
-    std::string_view sni;          // TLS server name, empty when none
+    std::string_view sni;  // TLS server name, empty when none
     std::vector<HeaderField> headers;
-    int worker = 0;                // index of the worker thread handling it
+    int worker = 0;  // index of the worker thread handling it
 
     // First header with this lower-case name, or empty.
     std::string_view header(std::string_view lower_name) const {
@@ -87,16 +87,17 @@ enum class ResultType : std::uint8_t { kHit, kMiss, kRedirect, kError };
 
 struct Response {
     int status = 200;
-    std::shared_ptr<const HeaderBlock> fixed;  // may be null
+    std::shared_ptr<const HeaderBlock> fixed;                // may be null
     std::vector<std::pair<std::string, std::string>> extra;  // per-response headers
-    Body body;  // for HEAD, set it anyway: Content-Length is taken from body.length
+    Body body;             // for HEAD, set it anyway: Content-Length is taken from body.length
     bool no_body = false;  // 304 and similar: no Content-Length, no body
     ResultType result = ResultType::kMiss;
-    std::string_view content_type;  // for the access log; must outlive the write (static or in fixed)
-    std::string log_site;           // "<site>" for the access log; empty: not logged per site
-    std::string log_env;            // environment name for the access log
+    std::string_view
+        content_type;      // for the access log; must outlive the write (static or in fixed)
+    std::string log_site;  // "<site>" for the access log; empty: not logged per site
+    std::string log_env;   // environment name for the access log
     std::uint64_t range_start = 0, range_end = 0;  // for the access log when status is 206
-    bool close = false;             // ask the edge to close the connection after this response
+    bool close = false;  // ask the edge to close the connection after this response
 };
 
 // Answers requests. One instance is shared by all workers: handle() is called concurrently

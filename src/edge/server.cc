@@ -4,9 +4,9 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
@@ -53,8 +53,8 @@ Result<void> probe_free(const tcp::endpoint& ep, const ListenAddr& a) {
     probe.bind(ep, ec);
     if (!ec) probe.listen(1, ec);
     if (ec)
-        return make_error(Errc::kIo, "bind " + a.host + ":" + std::to_string(a.port) + ": " +
-                                         ec.message());
+        return make_error(Errc::kIo,
+                          "bind " + a.host + ":" + std::to_string(a.port) + ": " + ec.message());
     return {};
 }
 
@@ -82,8 +82,9 @@ Result<tcp::acceptor> open_acceptor(asio::io_context& io, const ListenAddr& a, b
     int defer = static_cast<int>(std::max<std::int64_t>(1, handshake_timeout.count() / 2000));
     ::setsockopt(acc.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
     acc.bind(ep, ec);
-    if (ec) return make_error(Errc::kIo, "bind " + a.host + ":" + std::to_string(a.port) + ": " +
-                                             ec.message());
+    if (ec)
+        return make_error(Errc::kIo,
+                          "bind " + a.host + ":" + std::to_string(a.port) + ": " + ec.message());
     acc.listen(4096, ec);
     if (ec) return make_error(Errc::kIo, "listen: " + ec.message());
     acc.non_blocking(true, ec);
@@ -180,20 +181,24 @@ Result<std::unique_ptr<Server>> Server::create(const EdgeSettings& settings,
     std::vector<Listener> listeners;
     for (const auto& s : settings.https_listen) {
         auto a = parse_listen(s);
-        if (!a) return make_error(Errc::kInvalidArgument, "https listen " + s + ": " + a.error().detail);
+        if (!a)
+            return make_error(Errc::kInvalidArgument,
+                              "https listen " + s + ": " + a.error().detail);
         listeners.push_back({*a, true});
     }
     for (const auto& s : settings.http_listen) {
         auto a = parse_listen(s);
-        if (!a) return make_error(Errc::kInvalidArgument, "http listen " + s + ": " + a.error().detail);
+        if (!a)
+            return make_error(Errc::kInvalidArgument, "http listen " + s + ": " + a.error().detail);
         listeners.push_back({*a, false});
     }
     if (!listeners.empty() && !impl->shared.tls.load()) {
         for (const auto& l : listeners)
             if (l.tls) return make_error(Errc::kInvalidArgument, "https listener without TLS");
     }
-    int n = settings.workers > 0 ? settings.workers
-                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    int n = settings.workers > 0
+                ? settings.workers
+                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) {
         auto w = std::make_unique<Worker>();
         w->state.index = i;
@@ -256,7 +261,9 @@ void Server::stop() {
 }
 
 void Server::set_handler(std::shared_ptr<Handler> h) { impl_->shared.handler.store(std::move(h)); }
-void Server::set_tls(std::shared_ptr<tls::ServerContext> t) { impl_->shared.tls.store(std::move(t)); }
+void Server::set_tls(std::shared_ptr<tls::ServerContext> t) {
+    impl_->shared.tls.store(std::move(t));
+}
 std::size_t Server::open_connections() const { return impl_->shared.live.load(); }
 std::vector<std::uint16_t> Server::https_ports() const { return impl_->https_ports; }
 std::vector<std::uint16_t> Server::http_ports() const { return impl_->http_ports; }

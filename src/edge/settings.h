@@ -23,19 +23,19 @@ struct EdgeSettings {
     std::chrono::milliseconds write_timeout{30'000};   // a write that makes no progress
     std::chrono::milliseconds drain_timeout{10'000};   // SIGTERM: wait this long for requests
 
-    std::size_t max_connections = 10'000;  // beyond this, new connections are shed
-    std::size_t max_header_bytes = 16 * 1024;   // request line + headers (431 beyond)
-    std::size_t max_target_bytes = 8 * 1024;    // request-target (414 beyond)
-    std::size_t max_headers = 100;              // header fields per request (431 beyond)
+    std::size_t max_connections = 10'000;         // beyond this, new connections are shed
+    std::size_t max_header_bytes = 16 * 1024;     // request line + headers (431 beyond)
+    std::size_t max_target_bytes = 8 * 1024;      // request-target (414 beyond)
+    std::size_t max_headers = 100;                // header fields per request (431 beyond)
     std::size_t max_requests_per_connection = 0;  // 0 = unlimited
 
     // HTTP/2 (RFC 9113) limits and flood defences.
     std::uint32_t h2_max_concurrent_streams = 128;
-    std::uint32_t h2_header_table_size = 4096;       // HPACK table we let peers use
-    std::size_t h2_max_header_list = 16 * 1024;      // decoded header list bytes
-    std::uint32_t h2_max_resets_per_second = 200;    // rapid reset (CVE-2023-44487)
-    std::uint32_t h2_max_control_per_second = 200;   // SETTINGS / PING / PRIORITY floods
-    std::uint32_t h2_max_continuations = 8;          // CONTINUATION frames per header block
+    std::uint32_t h2_header_table_size = 4096;      // HPACK table we let peers use
+    std::size_t h2_max_header_list = 16 * 1024;     // decoded header list bytes
+    std::uint32_t h2_max_resets_per_second = 200;   // rapid reset (CVE-2023-44487)
+    std::uint32_t h2_max_control_per_second = 200;  // SETTINGS / PING / PRIORITY floods
+    std::uint32_t h2_max_continuations = 8;         // CONTINUATION frames per header block
 
     std::string metrics_listen = "127.0.0.1:9100";  // empty: no metrics listener
     bool access_log = true;      // CloudFront-format access logs (off: metrics only)

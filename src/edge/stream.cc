@@ -23,8 +23,7 @@ Error io_error(const char* what, int err) {
 // Waits until the socket is readable or writable; kUnavailable when a timeout cancelled it.
 asio::awaitable<Result<void>> wait_ready(tcp::socket& s, tcp::socket::wait_type w) {
     auto [ec] = co_await s.async_wait(w, use_nothrow);
-    if (ec == asio::error::operation_aborted)
-        co_return make_error(Errc::kUnavailable, "timed out");
+    if (ec == asio::error::operation_aborted) co_return make_error(Errc::kUnavailable, "timed out");
     if (ec) co_return make_error(Errc::kIo, ec.message());
     co_return Result<void>{};
 }
@@ -117,10 +116,12 @@ TlsStream::~TlsStream() {
 asio::awaitable<Result<void>> TlsStream::wait_for(int ret) {
     int err = SSL_get_error(ssl_, ret);
     switch (err) {
-        case SSL_ERROR_WANT_READ: co_return co_await wait_ready(sock_, tcp::socket::wait_read);
+        case SSL_ERROR_WANT_READ:
+            co_return co_await wait_ready(sock_, tcp::socket::wait_read);
         case SSL_ERROR_WANT_WRITE:
             co_return co_await wait_ready(sock_, tcp::socket::wait_write);
-        case SSL_ERROR_ZERO_RETURN: co_return make_error(Errc::kIo, "closed by peer");
+        case SSL_ERROR_ZERO_RETURN:
+            co_return make_error(Errc::kIo, "closed by peer");
         case SSL_ERROR_SYSCALL: {
             int e = errno;
             ERR_clear_error();
@@ -128,7 +129,8 @@ asio::awaitable<Result<void>> TlsStream::wait_for(int ret) {
                 co_return make_error(Errc::kIo, "connection closed");
             co_return io_error("tls", e);
         }
-        default: co_return make_error(Errc::kDenied, openssl_reason());
+        default:
+            co_return make_error(Errc::kDenied, openssl_reason());
     }
 }
 

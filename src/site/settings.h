@@ -33,7 +33,7 @@ struct HeaderPolicy {
     std::string cross_origin_opener_policy = "same-origin";
     std::string cross_origin_resource_policy = "same-origin";
     std::vector<std::pair<std::string, std::string>> add;  // extra headers (name, value)
-    std::vector<std::string> remove;                        // default headers not to send
+    std::vector<std::string> remove;                       // default headers not to send
 };
 
 // One Cache-Control rule. Exactly one of prefix, glob, extension is set. First match wins.
@@ -45,8 +45,8 @@ struct CacheRule {
 };
 
 struct SiteSettings {
-    std::string name;  // defaults to the canonical host
-    std::string host;  // canonical host
+    std::string name;                  // defaults to the canonical host
+    std::string host;                  // canonical host
     std::vector<std::string> aliases;  // 301 to the canonical host, keeping path and query
     std::vector<Environment> environments;
     std::string redirect_to;  // redirect-only site: every request goes to this URL + path

@@ -259,7 +259,7 @@ struct SiteTable::Impl {
     std::shared_ptr<content::FileCache> cache;
     std::vector<std::unique_ptr<SiteRt>> sites;
     std::unordered_map<std::string, HostEntry, StringHash, std::equal_to<>> hosts;
-    Blocks unknown;  // for hosts we do not serve: default policy without HSTS
+    Blocks unknown;                        // for hosts we do not serve: default policy without HSTS
     const HostEntry* catch_all = nullptr;  // SiteSettings::any_host, for unknown hosts
     Bodies bodies;
     std::unique_ptr<WorkerBlocks[]> workers;

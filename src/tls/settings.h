@@ -20,7 +20,8 @@ struct CertSpec {
 
 struct TlsSettings {
     std::vector<CertSpec> certs;
-    std::string default_host;  // a host whose certificate answers unknown/missing SNI; empty: refuse
+    std::string
+        default_host;  // a host whose certificate answers unknown/missing SNI; empty: refuse
     std::string internal_ca_dir;  // where the internal CA lives (created on first use)
     std::chrono::seconds ticket_rotation{12 * 3600};
     std::chrono::seconds session_lifetime{86400};  // testssl flags ticket hints above one day

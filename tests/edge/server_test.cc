@@ -38,7 +38,8 @@ TEST(ServerCreate, RefusesAnAddressAnotherReuseportSocketListensOn) {
     asio::io_context io;
     auto other = reuseport_listener(io);
     auto port = other.local_endpoint().port();
-    auto s = Server::create(plain_on("127.0.0.1:" + std::to_string(port)), nullptr, nullptr, nullptr);
+    auto s =
+        Server::create(plain_on("127.0.0.1:" + std::to_string(port)), nullptr, nullptr, nullptr);
     ASSERT_FALSE(s);
     EXPECT_NE(s.error().detail.find("in use"), std::string::npos) << s.error().detail;
 }
@@ -50,7 +51,8 @@ TEST(ServerCreate, BindsAFreeAddressWithEveryWorker) {
         auto probe = reuseport_listener(io);
         port = probe.local_endpoint().port();
     }  // closed: the port is free again
-    auto s = Server::create(plain_on("127.0.0.1:" + std::to_string(port)), nullptr, nullptr, nullptr);
+    auto s =
+        Server::create(plain_on("127.0.0.1:" + std::to_string(port)), nullptr, nullptr, nullptr);
     ASSERT_TRUE(s) << s.error().detail;
     EXPECT_EQ((*s)->http_ports(), std::vector<std::uint16_t>{port});
 }

@@ -164,7 +164,8 @@ public:
     ~Impl() {
         closing_ = true;
         for (auto& s : live_)
-            if (s.dispatched && observer_) observer_->on_response_done(s.req, s.res, s.sent + s.framing, false);
+            if (s.dispatched && observer_)
+                observer_->on_response_done(s.req, s.res, s.sent + s.framing, false);
         for (auto& s : live_) s.clear();
         if (h2_) nghttp2_session_del(h2_);
     }

@@ -36,8 +36,8 @@ public:
     // req and res are valid only during the call. bytes_sent counts what the stream put on the
     // wire: its HEADERS frames and DATA frames (headers and payload), for the access log's
     // sc-bytes; completed is false when the stream ended before the whole response.
-    virtual void on_response_done(const Request& req, const Response& res,
-                                  std::uint64_t bytes_sent, bool completed) = 0;
+    virtual void on_response_done(const Request& req, const Response& res, std::uint64_t bytes_sent,
+                                  bool completed) = 0;
 };
 
 class Session {
