@@ -173,8 +173,13 @@ public:
     void init();
     Result<void> receive(const std::uint8_t* data, std::size_t len);
     std::size_t produce(std::string& out, std::size_t max_bytes);
-    bool want_read() const { return !failed_ && !calm_ && nghttp2_session_want_read(h2_) != 0; }
-    bool want_write() const { return !send_failed_ && nghttp2_session_want_write(h2_) != 0; }
+    bool want_read() const {
+        return abort_frame_.empty() && !failed_ && !calm_ && nghttp2_session_want_read(h2_) != 0;
+    }
+    bool want_write() const {
+        if (!abort_frame_.empty()) return !abort_sent_;
+        return !send_failed_ && nghttp2_session_want_write(h2_) != 0;
+    }
     void shutdown() {
         if (goaway_) return;
         goaway_ = true;
@@ -194,7 +199,36 @@ private:
         if (calm_) return;
         calm_ = true;
         calm_reason_ = why;
-        nghttp2_session_terminate_session(h2_, NGHTTP2_ENHANCE_YOUR_CALM);
+        abort_with(NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+    // Ends the connection with a GOAWAY we frame ourselves, sent before anything nghttp2 still
+    // has queued: after a flood nghttp2 may refuse to send at all (NGHTTP2_ERR_FLOODED), its
+    // queue can hold hundreds of ACKs we do not owe an abuser, and the peer must learn why we
+    // leave (RFC 9113 §5.4.1: an endpoint SHOULD send GOAWAY before closing).
+    void abort_with(std::uint32_t code) {
+        if (!abort_frame_.empty()) return;
+        const std::uint32_t last =
+            static_cast<std::uint32_t>(nghttp2_session_get_last_proc_stream_id(h2_)) & 0x7fffffffu;
+        const unsigned char f[17] = {0,
+                                     0,
+                                     8,
+                                     NGHTTP2_GOAWAY,
+                                     0,
+                                     0,
+                                     0,
+                                     0,
+                                     0,
+                                     static_cast<unsigned char>(last >> 24),
+                                     static_cast<unsigned char>(last >> 16),
+                                     static_cast<unsigned char>(last >> 8),
+                                     static_cast<unsigned char>(last),
+                                     static_cast<unsigned char>(code >> 24),
+                                     static_cast<unsigned char>(code >> 16),
+                                     static_cast<unsigned char>(code >> 8),
+                                     static_cast<unsigned char>(code)};
+        abort_frame_.assign(reinterpret_cast<const char*>(f), sizeof f);
+        // Also tell nghttp2, so it starts no new stream from the rest of the input.
+        nghttp2_session_terminate_session(h2_, code);
     }
     void count_control() {
         if (control_.exceeded()) calm("control frame flood");
@@ -235,6 +269,8 @@ private:
     std::size_t out_limit_ = 0;
     const char* calm_reason_ = "";
     bool calm_ = false, failed_ = false, send_failed_ = false, goaway_ = false;
+    std::string abort_frame_;  // our own GOAWAY after abuse or a fatal error (abort_with)
+    bool abort_sent_ = false;
     bool closing_ = false;
 };
 
@@ -293,7 +329,7 @@ Result<void> Session::Impl::receive(const std::uint8_t* data, std::size_t len) {
         std::uint32_t code = (n == NGHTTP2_ERR_FLOODED || n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS)
                                  ? NGHTTP2_ENHANCE_YOUR_CALM
                                  : NGHTTP2_PROTOCOL_ERROR;
-        nghttp2_session_terminate_session(h2_, code);
+        abort_with(code);
         Errc errc = code == NGHTTP2_ENHANCE_YOUR_CALM ? Errc::kDenied : Errc::kInvalidArgument;
         return make_error(errc, std::string("http2: ") + nghttp2_strerror(static_cast<int>(n)));
     }
@@ -302,6 +338,12 @@ Result<void> Session::Impl::receive(const std::uint8_t* data, std::size_t len) {
 }
 
 std::size_t Session::Impl::produce(std::string& out, std::size_t max_bytes) {
+    if (!abort_frame_.empty()) {
+        if (abort_sent_) return 0;
+        abort_sent_ = true;
+        out.append(abort_frame_);
+        return abort_frame_.size();
+    }
     if (send_failed_) return 0;
     std::size_t start = out.size();
     out_ = &out;
