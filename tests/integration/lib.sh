@@ -21,8 +21,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A free TCP port on loopback (the kernel picks it; tiny race until moat binds it).
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# A free TCP port on loopback (IPv4 and IPv6). Random rather than the kernel's bind(0) choice:
+# tests started in the same instant (ctest -j) were seen to get the same port from bind(0).
+free_port() {
+    python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    port = random.randint(20000, 60999)
+    try:
+        for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            s = socket.socket(fam)
+            s.bind((addr, port))
+            s.close()
+    except OSError:
+        continue
+    print(port)
+    break
+PY
+}
 
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 pass() { echo "ok: $*"; }
@@ -51,6 +67,9 @@ moat_start() {
     MOAT_PID=$!
     PIDS+=("$MOAT_PID")
     wait_port "${HTTPS_PORT:?}" || { cat "$T/moat.log"; return 1; }
+    # The port may have been opened by another process: make sure it is ours.
+    sleep 0.1
+    kill -0 "$MOAT_PID" 2>/dev/null || { echo "moat exited:"; cat "$T/moat.log"; return 1; }
 }
 
 # A site folder with the usual shapes: index, subfolder index, css, js, image, 404, dotfile.
