@@ -23,19 +23,10 @@ std::int64_t steady_seconds() {
 
 }  // namespace
 
-// The ETag suffix of a variant: "\"<hash>-br\"", "\"<hash>-zstd\"", "\"<hash>-gz\"".
+// The ETag suffix of a variant: "\"<hash>-br\"", "\"<hash>-zstd\"", "\"<hash>-gz\"". The coding's
+// own name, except gzip, whose tags have always been "-gz" (the file suffix).
 std::string_view tag_suffix(Encoding e) {
-    switch (e) {
-        case Encoding::kBrotli:
-            return "br";
-        case Encoding::kZstd:
-            return "zstd";
-        case Encoding::kGzip:
-            return "gz";
-        case Encoding::kIdentity:
-            break;
-    }
-    return "";
+    return e == Encoding::kGzip ? std::string_view("gz") : encoding_name(e);
 }
 
 // Whether a usable precompressed sibling appeared since the entry was built. Deploy tools often
