@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "app/app.h"
+#include "cli/commands.h"
 
 namespace moat::cli {
 
@@ -31,6 +32,12 @@ int run(int argc, char** argv) {
     auto* check = config->add_subcommand("check", "Validate a config file");
     check->add_option("file", check_path, "moat.toml")->required();
 
+    Commands commands;
+    add_store_commands(app, commands);
+    add_acme_commands(app, commands);
+    add_mail_commands(app, commands);
+    add_audit_commands(app, commands);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -55,6 +62,8 @@ int run(int argc, char** argv) {
         return app::serve(so);
     }
     if (check->parsed()) return app::config_check(check_path);
+    for (const auto& c : commands)
+        if (c.app->parsed()) return c.run();
     return 2;
 }
 

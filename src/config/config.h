@@ -8,8 +8,12 @@
 #include <vector>
 
 #include "core/result.h"
+#include "acme/settings.h"
 #include "edge/settings.h"
+#include "mail/settings.h"
+#include "s3/settings.h"
 #include "site/settings.h"
+#include "store/settings.h"
 #include "tls/settings.h"
 
 namespace moat::config {
@@ -21,6 +25,10 @@ struct Config {
     edge::EdgeSettings edge;
     tls::TlsSettings tls;
     std::vector<site::SiteSettings> sites;
+    store::StoreSettings store;
+    s3::S3Settings s3;
+    acme::AcmeSettings acme;
+    mail::MailSettings mail;
 };
 
 // One finding of the loader: an error makes the file unusable, a warning names a weak choice.

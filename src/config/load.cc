@@ -223,6 +223,10 @@ void build(const toml::table& root, Sink& sink, const std::filesystem::path& bas
     read_edge(top, cfg.edge);
     const toml::node* default_host = read_tls(top, cfg.tls);
     internal::read_sites(top, base, cfg);
+    internal::read_store(top, base, cfg);
+    internal::read_s3(top, base, cfg);
+    internal::read_acme(top, base, cfg);
+    internal::read_mail(top, base, cfg);
     top.finish();
 
     if (default_host) {

@@ -117,6 +117,13 @@ std::string resolve_path(const std::filesystem::path& base, const std::string& p
 // Reads the `[sites]` table into `cfg.sites` and `cfg.tls.certs`, reporting duplicates.
 void read_sites(TableReader& top, const std::filesystem::path& base, Config& cfg);
 
+// One reader per section, each in its own file (store.cc, s3.cc, acme.cc, mail.cc); called after
+// read_sites so they may look at cfg.sites.
+void read_store(TableReader& top, const std::filesystem::path& base, Config& cfg);
+void read_s3(TableReader& top, const std::filesystem::path& base, Config& cfg);
+void read_acme(TableReader& top, const std::filesystem::path& base, Config& cfg);
+void read_mail(TableReader& top, const std::filesystem::path& base, Config& cfg);
+
 // Reads `[sites."<host>".headers]` into `policy`.
 void read_headers(TableReader& site, site::HeaderPolicy& policy);
 // Reads `[[sites."<host>".cache]]`; replaces `rules` when the key is present.

@@ -1,0 +1,11 @@
+// The audit part's subcommands.
+#include "cli/commands.h"
+
+namespace moat::cli {
+
+void add_audit_commands(CLI::App& root, Commands& out) {
+    (void)root;
+    (void)out;
+}
+
+}  // namespace moat::cli

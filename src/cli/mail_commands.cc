@@ -1,0 +1,11 @@
+// The mail part's subcommands.
+#include "cli/commands.h"
+
+namespace moat::cli {
+
+void add_mail_commands(CLI::App& root, Commands& out) {
+    (void)root;
+    (void)out;
+}
+
+}  // namespace moat::cli

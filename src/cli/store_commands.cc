@@ -1,0 +1,11 @@
+// The store part's subcommands.
+#include "cli/commands.h"
+
+namespace moat::cli {
+
+void add_store_commands(CLI::App& root, Commands& out) {
+    (void)root;
+    (void)out;
+}
+
+}  // namespace moat::cli
