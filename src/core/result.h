@@ -23,6 +23,9 @@ enum class Errc {
 struct Error {
     Errc code = Errc::kInternal;
     std::string detail;
+    // A part's own refinement of `code` (store::Reason, ...), 0 when none: lets one surface map
+    // errors to protocol answers (S3's NoSuchKey vs NoSuchBucket) without parsing `detail`.
+    int reason = 0;
 };
 
 inline Error make_error(Errc code, std::string detail) { return Error{code, std::move(detail)}; }
