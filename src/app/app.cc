@@ -11,6 +11,7 @@
 
 #include "app/demo.h"
 #include "app/runtime.h"
+#include "audit/headers_grade.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "edge/server.h"
@@ -78,11 +79,23 @@ void print_demo_banner(const Runtime& rt) {
         out += "  http://localhost" + http + "/         redirects / to HTTPS, 403 elsewhere\n";
     if (!cfg.edge.metrics_listen.empty())
         out += "  http://" + cfg.edge.metrics_listen + "/metrics  Prometheus metrics\n";
+    for (const auto& d : cfg.mail.domains)
+        out += "  https://mta-sts." + d.domain + https +
+               "/.well-known/mta-sts.txt  MTA-STS policy (" +
+               "name -> 127.0.0.1; records: moat dns " + d.domain + ")\n";
     out += "Its certificates come from moat's internal CA: " + ca + "\n";
     out += "  curl:    curl --cacert " + ca + " https://localhost" + https + "/\n";
     out += "  Debian:  sudo cp " + ca +
            " /usr/local/share/ca-certificates/moat-demo.crt && sudo update-ca-certificates\n";
     out += "  Chrome/Firefox: import it as an authority in the browser's certificate settings.\n";
+    if (rt.s3() && !rt.s3()->ports().empty()) {
+        std::string s3 = "https://localhost:" + std::to_string(rt.s3()->ports().front());
+        std::string creds = std::filesystem::absolute(cfg.data_dir + "/demo-s3-credentials");
+        out += "S3 API: " + s3 + " (bucket content: <env>/<site>/ like the seed; logs)\n";
+        out += "  AWS_SHARED_CREDENTIALS_FILE=" + creds + " aws --profile moat-demo --region " +
+               cfg.s3.region + " --endpoint-url " + s3 + " --ca-bundle " + ca +
+               " s3 ls s3://content\n";
+    }
     out += "Access logs: " + cfg.data_dir + "/logs/CloudFront/. Config: " + cfg.data_dir +
            "/moat.toml. Ctrl-C stops.\n\n";
     std::fputs(out.c_str(), stdout);
@@ -126,6 +139,10 @@ int serve(const ServeOptions& opts) {
     Runtime& runtime = **rt;
     log->info("serving sites={} workers={} https={} http={}", cfg->sites.size(), cfg->edge.workers,
               fmt::join(cfg->edge.https_listen, ","), fmt::join(cfg->edge.http_listen, ","));
+    if (opts.demo && runtime.s3()) {
+        auto creds = ensure_demo_s3_credentials(cfg->data_dir, runtime.s3()->store());
+        if (!creds) log->warn("demo: s3 credentials: {}", creds.error().detail);
+    }
     if (opts.demo) print_demo_banner(runtime);
 
     std::function<void()> wait_signal = [&] {
@@ -165,6 +182,23 @@ int config_check(const std::string& path) {
         (d.warning ? warnings : errors)++;
     }
     if (!lr.config) {
+        std::printf("%s: %d error(s), %d warning(s)\n", path.c_str(), errors, warnings);
+        return 2;
+    }
+    // Each site's expected header grade, offline (audit::grade_site_policy), and its
+    // headers.min_grade enforced.
+    for (const auto& site : lr.config->sites) {
+        auto card = audit::grade_site_policy(site);
+        std::printf("site %s: header grade %s (securityheaders %s, observatory %d %s)\n",
+                    site.host.c_str(), card.grade().c_str(), card.sh_grade.c_str(), card.obs_score,
+                    card.obs_grade.c_str());
+        if (auto ok = audit::check_min_header_grade(site); !ok) {
+            std::printf("%s: sites.\"%s\".%s\n", path.c_str(), site.host.c_str(),
+                        ok.error().detail.c_str());
+            ++errors;
+        }
+    }
+    if (errors > 0) {
         std::printf("%s: %d error(s), %d warning(s)\n", path.c_str(), errors, warnings);
         return 2;
     }

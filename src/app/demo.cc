@@ -157,6 +157,12 @@ https = ["127.0.0.1:8443", "[::1]:8443"]
 http = ["127.0.0.1:8080", "[::1]:8080"]
 metrics = "127.0.0.1:9100"
 
+# The S3 API over moat's store (aws-cli, rclone, s3cmd, boto3): https://localhost:9000,
+# credentials in demo-s3-credentials (profile moat-demo).
+[s3]
+listen = ["127.0.0.1:9000"]
+hosts = ["localhost"]
+
 [sites."localhost"]
 aliases = ["127.0.0.1", "[::1]", "www.localhost"]
 http = "redirect-home"
@@ -166,10 +172,70 @@ root = "demo/production"
 
 [sites."localhost".environments.testing]
 root = "demo/testing"
+
+# The MTA-STS policy of the mail domain example.test, served at
+# https://mta-sts.example.test:8443/.well-known/mta-sts.txt (resolve the name to 127.0.0.1,
+# e.g. curl --resolve mta-sts.example.test:8443:127.0.0.1). `moat dns example.test` prints the
+# DNS records to publish for it.
+[mail."example.test"]
+mode = "testing"
+mx = ["mx.example.test"]
+max_age = 604800
+tlsrpt = ["mailto:tlsrpt@example.test"]
 )";
 }
 
+// The access key id in an aws-cli credentials file, or "".
+std::string credentials_key_id(const fs::path& p) {
+    std::ifstream f(p);
+    std::string line;
+    while (std::getline(f, line)) {
+        auto eq = line.find('=');
+        if (eq == std::string::npos) continue;
+        std::string name = line.substr(0, eq), value = line.substr(eq + 1);
+        auto trim = [](std::string& v) {
+            v.erase(0, v.find_first_not_of(" \t"));
+            v.erase(v.find_last_not_of(" \t\r") + 1);
+        };
+        trim(name);
+        trim(value);
+        if (name == "aws_access_key_id") return value;
+    }
+    return {};
+}
+
 }  // namespace
+
+Result<std::string> ensure_demo_s3_credentials(const std::string& data_dir, store::Store& store) {
+    fs::path p = fs::path(data_dir) / "demo-s3-credentials";
+    std::error_code ec;
+    if (fs::exists(p, ec)) {
+        std::string id = credentials_key_id(p);
+        if (!id.empty() && store.find_key(id)) return p.string();
+    }
+    auto key = store.create_key(
+        "demo-deployer", {{"content", "", true, true, true}, {"logs", "", true, false, true}});
+    if (!key) return key.error();
+    std::string text =
+        "# moat demo: the deployer's S3 key (content: read/write/list, logs: "
+        "read/list).\n# AWS_SHARED_CREDENTIALS_FILE=" +
+        fs::absolute(p).string() + " aws --profile moat-demo ...\n[moat-demo]\n" +
+        "aws_access_key_id = " + key->access_key_id + "\n" +
+        "aws_secret_access_key = " + key->secret + "\n";
+    // Written to a private temp file, then renamed: the secret is never world-readable.
+    fs::path tmp = p;
+    tmp += ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        ::chmod(tmp.c_str(), 0600);
+        f << text;
+        if (!f) return make_error(Errc::kIo, "write " + tmp.string());
+    }
+    ::chmod(tmp.c_str(), 0600);
+    fs::rename(tmp, p, ec);
+    if (ec) return make_error(Errc::kIo, "rename " + p.string() + ": " + ec.message());
+    return p.string();
+}
 
 Result<std::string> prepare_demo(const std::string& data_dir) {
     fs::path dir(data_dir);

@@ -6,11 +6,18 @@
 #include <string>
 
 #include "core/result.h"
+#include "store/store.h"
 
 namespace moat::app {
 
 // Writes the demo files under data_dir unless they exist (a user's edits are kept).
 // Returns the path of the demo config file.
 Result<std::string> prepare_demo(const std::string& data_dir);
+
+// The demo deployer's S3 key as an aws-cli credentials file, <data_dir>/demo-s3-credentials
+// (mode 0600, profile "moat-demo"; grants: content read/write/list, logs read/list). Made once
+// and kept across restarts; made again only when the store no longer knows the key. Returns
+// the file's path.
+Result<std::string> ensure_demo_s3_credentials(const std::string& data_dir, store::Store& store);
 
 }  // namespace moat::app

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "core/log.h"
+#include "mail/policy_router.h"
+#include "mail/publish.h"
 #include "site/site_table.h"
 #include "tls/build_cert_table.h"
 
@@ -83,16 +85,22 @@ Result<std::shared_ptr<const tls::CertTable>> Runtime::certs_for(const config::C
         if (!ca) return ca.error();
         ca_.emplace(std::move(*ca));
     }
-    return tls::build_cert_table(cfg.tls, ca_ ? &*ca_ : nullptr);
+    return tls::build_cert_table(tls_with_acme_paths(cfg), ca_ ? &*ca_ : nullptr);
 }
 
 Result<std::shared_ptr<edge::Handler>> Runtime::sites_for(const config::Config& cfg) {
     site::SiteTableOptions so;
     so.https_port = first_https_port(cfg.edge);
     so.workers = workers_;
+    if (acme_) so.http_challenge = acme_->http_handler();
     auto t = site::SiteTable::create(cfg.sites, so, cache_);
     if (!t) return t.error();
-    return std::shared_ptr<edge::Handler>(std::move(*t));
+    std::shared_ptr<edge::Handler> sites(std::move(*t));
+    if (cfg.mail.domains.empty()) return sites;
+    // MTA-STS policy hosts (mta-sts.<domain>) are answered in front of the sites.
+    MOAT_TRY(mail::publish_policy_ids(cfg.mail));
+    return std::shared_ptr<edge::Handler>(
+        std::make_shared<mail::PolicyRouter>(cfg.mail.domains, std::move(sites)));
 }
 
 Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Config> cfg) {
@@ -113,6 +121,11 @@ Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Co
     if (!tls) return tls.error();
     rt->tls_ = std::move(*tls);
     rt->tls_->set_certs(std::move(*certs));
+    Runtime* self = rt.get();
+    auto acme = AcmeService::create(*cfg, [self] { self->refresh_certs(); });
+    if (!acme) return acme.error();
+    rt->acme_ = std::move(*acme);
+    if (rt->acme_) rt->tls_->set_alpn_challenge_provider(rt->acme_->alpn_provider());
 
     content::FileCacheSettings fc;
     fc.workers = rt->workers_;
@@ -135,6 +148,7 @@ Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Co
         rt->metrics_->set_access_log_dropped([lp] { return lp->dropped(); });
     }
     rt->observer_ = std::make_unique<EdgeObserver>(*rt->metrics_, rt->log_.get());
+    if (rt->acme_) rt->acme_->register_metrics(*rt->metrics_);
 
     edge::EdgeSettings es = cfg->edge;
     es.workers = rt->workers_;
@@ -153,19 +167,51 @@ Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Co
         if (!m) return make_error(m.error().code, "metrics listener: " + m.error().detail);
         rt->metrics_server_ = std::move(*m);
     }
+    if (cfg->s3.enabled) {
+        // The S3 listener's certificate comes from the internal CA, like internal site certs.
+        if (!rt->ca_) {
+            std::string dir = cfg->tls.internal_ca_dir.empty()
+                                  ? (std::filesystem::path(cfg->data_dir) / "ca").string()
+                                  : cfg->tls.internal_ca_dir;
+            auto ca = tls::InternalCa::open_or_create(dir);
+            if (!ca) return ca.error();
+            rt->ca_.emplace(std::move(*ca));
+        }
+        auto s3 = S3Service::start(*cfg, *rt->ca_);
+        if (!s3) return s3.error();
+        rt->s3_ = std::move(*s3);
+        // With a store, finished CloudFront-format log files move into `logs` under
+        // CloudFront/<env>/<site>/, where that bucket's lifecycle rules govern them.
+        if (rt->s3_ && rt->log_ && rt->s3_->store().bucket("logs")) {
+            LogShipperSettings ls;
+            ls.log_dir = cfg->edge.access_log_dir;
+            rt->shipper_ = std::make_unique<LogShipper>(rt->s3_->store(), ls);
+            rt->shipper_->start();
+        }
+    }
+    // [mail] tlsrpt_listen: the TLS-RPT receiver (RFC 8460 §5.3) on the control-plane server.
+    auto tlsrpt = mail::TlsRptService::start(cfg->mail, cfg->tls, rt->tls_->certs());
+    if (!tlsrpt) return tlsrpt.error();
+    rt->tlsrpt_ = std::move(*tlsrpt);
     rt->cfg_ = std::move(cfg);
     return rt;
 }
 
 Runtime::~Runtime() {
     stop();
+    if (acme_) acme_->stop();
     if (metrics_thread_.joinable()) metrics_thread_.join();
     server_.reset();
     metrics_server_.reset();
+    shipper_.reset();  // before the store it writes to
+    s3_.reset();
+    tlsrpt_.reset();
     if (log_) log_->stop();
 }
 
 void Runtime::run() {
+    // Orders start once the listeners serve: http-01 and tls-alpn-01 need them answering.
+    if (acme_) acme_->start();
     if (metrics_server_) metrics_thread_ = std::thread([this] { metrics_server_->run(); });
     server_->run();
     if (metrics_server_) metrics_server_->stop();
@@ -174,13 +220,29 @@ void Runtime::run() {
 }
 
 void Runtime::stop() {
+    if (s3_) s3_->stop();
+    if (tlsrpt_) tlsrpt_->stop();
     if (server_) server_->stop();
     if (metrics_server_) metrics_server_->stop();
 }
 
 std::string Runtime::ca_root_path() const { return ca_ ? ca_->root_cert_path() : std::string(); }
 
+void Runtime::refresh_certs() {
+    std::lock_guard lock(certs_mu_);
+    auto certs = certs_for(*cfg_);
+    if (!certs) {
+        core::logger("app")->error("certificate reload after ACME issuance failed: {}",
+                                   certs.error().detail);
+        return;
+    }
+    tls_->set_certs(std::move(*certs));
+    if (tlsrpt_) tlsrpt_->set_certs(tls_->certs());
+    core::logger("app")->info("certificates swapped in after ACME issuance");
+}
+
 Result<void> Runtime::reload(std::shared_ptr<const config::Config> cfg) {
+    std::lock_guard certs_lock(certs_mu_);
     auto certs = certs_for(*cfg);
     if (!certs) return certs.error();
     auto sites = sites_for(*cfg);
@@ -191,11 +253,24 @@ Result<void> Runtime::reload(std::shared_ptr<const config::Config> cfg) {
         a.workers != b.workers || a.metrics_listen != b.metrics_listen ||
         a.access_log_dir != b.access_log_dir)
         core::logger("app")->warn("reload: listener, worker and log changes apply after a restart");
+    const auto& s3a = cfg_->s3;
+    const auto& s3b = cfg->s3;
+    if (s3a.enabled != s3b.enabled || s3a.listen != s3b.listen || s3a.hosts != s3b.hosts ||
+        s3a.region != s3b.region || s3a.max_connections != s3b.max_connections)
+        core::logger("app")->warn("reload: [s3] changes apply after a restart");
     for (const auto& s : cfg->sites)
         for (const auto& e : s.environments) metrics_->site(s.name, e.name);
     // Certificates first: a new site's host must have its certificate before it is routed.
     tls_->set_certs(std::move(*certs));
+    if (tlsrpt_) tlsrpt_->set_certs(tls_->certs());
     server_->set_handler(std::move(*sites));
+    if (acme_) {
+        acme_->reload(*cfg);
+        acme_->register_metrics(*metrics_);
+    } else if (!managed_certs(*cfg).empty()) {
+        core::logger("app")->warn(
+            "reload: tls = \"acme\" on a server started without it applies after a restart");
+    }
     cfg_ = std::move(cfg);
     return {};
 }

@@ -4,15 +4,20 @@
 // worker (it issues certificates and opens files).
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
+#include "app/acme_service.h"
+#include "app/log_shipper.h"
 #include "app/observer.h"
+#include "app/s3_service.h"
 #include "config/config.h"
 #include "content/file_cache.h"
 #include "edge/access_log.h"
 #include "edge/metrics.h"
 #include "edge/server.h"
+#include "mail/tlsrpt_service.h"
 #include "tls/internal_ca.h"
 #include "tls/server_context.h"
 
@@ -35,6 +40,7 @@ public:
 
     const config::Config& config() const { return *cfg_; }
     std::string ca_root_path() const;
+    S3Service* s3() const { return s3_.get(); }  // null when [s3] is off
 
 private:
     Runtime() = default;
@@ -52,6 +58,14 @@ private:
     std::unique_ptr<edge::Server> server_;
     std::unique_ptr<edge::Server> metrics_server_;
     std::thread metrics_thread_;
+    std::unique_ptr<S3Service> s3_;        // [s3]: the S3 API over the store; null when disabled
+    std::unique_ptr<LogShipper> shipper_;  // access-log files -> the store's `logs` bucket
+    std::unique_ptr<mail::TlsRptService> tlsrpt_;  // [mail] tlsrpt_listen; null when off
+    // ACME: rebuilds the CertTable when the manager wrote new certificate files. certs_mu_
+    // serialises certs_for() (the internal CA is single-owner) between that thread and reload.
+    std::mutex certs_mu_;
+    std::unique_ptr<AcmeService> acme_;
+    void refresh_certs();
 };
 
 }  // namespace moat::app

@@ -243,6 +243,18 @@ void read_headers(TableReader& site, site::HeaderPolicy& policy) {
         }
     }
 
+    // The grade itself is computed by audit/ (config cannot include it): app's config check
+    // and the release commands compare it with this minimum.
+    if (r.read_string("min_grade", policy.min_grade)) {
+        static constexpr std::array<std::string_view, 14> kGrades{
+            "A+", "A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D+", "D", "D-", "E", "F"};
+        if (std::find(kGrades.begin(), kGrades.end(), policy.min_grade) == kGrades.end()) {
+            r.error("min_grade",
+                    fmt::format("\"{}\" is not a grade (A+, A, A-, B+ ... F)", policy.min_grade));
+            policy.min_grade.clear();
+        }
+    }
+
     read_add(r, policy);
     read_remove(r, policy);
     r.finish();

@@ -34,6 +34,10 @@ struct HeaderPolicy {
     std::string cross_origin_resource_policy = "same-origin";
     std::vector<std::pair<std::string, std::string>> add;  // extra headers (name, value)
     std::vector<std::string> remove;                       // default headers not to send
+    // The lowest grade the policy may earn (the worse of the securityheaders.com- and
+    // Observatory-style cards): "A+", "A", "B" ... Empty = no minimum. Checked offline by
+    // audit::check_min_header_grade (config check; deploys and promotions later).
+    std::string min_grade;
 };
 
 // One Cache-Control rule. Exactly one of prefix, glob, extension is set. First match wins.

@@ -23,10 +23,17 @@ Result<std::shared_ptr<const CertKey>> load_spec(const CertSpec& spec, InternalC
             }
             return cert;
         }
-        case CertSource::kAcme:
-            // TODO(acme): the ACME part provides these; until then such hosts cannot start.
-            return make_error(Errc::kUnavailable,
-                              "acme certificates not yet supported (" + spec.names[0] + ")");
+        case CertSource::kAcme: {
+            // The ACME part writes cert_file/key_file once issued (config points them into
+            // <data_dir>/acme). Until then, or if the files are unusable, the entry is skipped:
+            // its names get no certificate (handshakes fail with unrecognized_name) while the
+            // ACME manager orders one and swaps a new table in.
+            if (spec.cert_file.empty() || spec.key_file.empty())
+                return std::shared_ptr<const CertKey>();
+            auto cert = load_cert_key_files(spec.cert_file, spec.key_file);
+            if (!cert) return std::shared_ptr<const CertKey>();
+            return cert;
+        }
     }
     return make_error(Errc::kInternal, "unknown certificate source");
 }
@@ -41,12 +48,20 @@ Result<std::shared_ptr<const CertTable>> build_cert_table(const TlsSettings& set
             return make_error(Errc::kInvalidArgument, "certificate entry without names");
         auto cert = load_spec(spec, ca);
         if (!cert) return cert.error();
+        if (!*cert) continue;  // kAcme, not issued yet
         for (const std::string& name : spec.names) {
+            // kAcme: names added to the config since the last order wait for the next one.
+            if (spec.source == CertSource::kAcme && !(*cert)->covers(name)) continue;
             if (auto added = table->add(name, *cert); !added) return added.error();
         }
     }
     if (!settings.default_host.empty()) {
-        if (!table->set_default(settings.default_host)) {
+        bool acme_pending = false;  // the default host's ACME certificate is not issued yet
+        for (const CertSpec& spec : settings.certs)
+            for (const std::string& n : spec.names)
+                if (n == settings.default_host && spec.source == CertSource::kAcme)
+                    acme_pending = true;
+        if (!table->set_default(settings.default_host) && !acme_pending) {
             return make_error(Errc::kInvalidArgument,
                               "default_host " + settings.default_host + " has no certificate");
         }

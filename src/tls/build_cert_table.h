@@ -11,12 +11,13 @@
 namespace moat::tls {
 
 // Builds the table for all settings.certs: kInternal entries are issued by `ca` (may be null
-// when there are none), kFiles entries are loaded and must cover every listed name, kAcme is
-// not supported yet (kUnavailable). The certificate of settings.default_host, if set, becomes
-// the default. Blocks (disk, key generation): call at start-up or reload, off the workers.
-// Errors name the offending entry: kInvalidArgument (no names, a name the file does not
-// cover, default_host without a certificate, internal entry without a CA), kConflict (a name
-// in two entries), and whatever loading or issuing returned.
+// when there are none), kFiles entries are loaded and must cover every listed name, kAcme
+// entries load cert_file/key_file when the ACME part has written them (names the stored
+// certificate does not cover yet are left out) and are skipped until then. The certificate of
+// settings.default_host, if set, becomes the default. Blocks (disk, key generation): call at
+// start-up or reload, off the workers. Errors name the offending entry: kInvalidArgument (no names,
+// a name the file does not cover, default_host without a certificate, internal entry without a CA),
+// kConflict (a name in two entries), and whatever loading or issuing returned.
 Result<std::shared_ptr<const CertTable>> build_cert_table(const TlsSettings& settings,
                                                           InternalCa* ca);
 

@@ -19,7 +19,7 @@ ports_free() {
 import socket, sys
 busy = []
 for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-    for port in (8443, 8080, 9100):
+    for port in (8443, 8080, 9100, 9000):
         s = socket.socket(fam, socket.SOCK_STREAM)
         # SO_REUSEADDR: TIME_WAIT leftovers are fine, a listener is not (Linux still refuses).
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -35,7 +35,7 @@ if busy:
 EOF
 }
 if ! ports_free; then
-    echo "FAIL: the demo needs ports 8443, 8080 and 9100 free on 127.0.0.1 and ::1" >&2
+    echo "FAIL: the demo needs ports 8443, 8080, 9100 and 9000 free on 127.0.0.1 and ::1" >&2
     exit 1
 fi
 

@@ -1,0 +1,179 @@
+// Store throughput against the file system's own limit, in one process on the same disk:
+//   fs-put    write a file with the store's durability (temp file, write, fsync, rename, fsync
+//             of the folder): what any crash-safe PUT must at least pay
+//   store-put store::Store::put of the same bytes (hash, encrypt, blob write, SQLite commit)
+//   fs-get    read the file back (page cache warm, as for the store)
+//   store-get Store::open_object + read_at of every byte (decrypts)
+// Each phase runs `threads` threads over `count` objects of `size` bytes and prints objects/s
+// and MiB/s. Usage: moat_store_bench DIR [--count N] [--size BYTES] [--threads T]
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/store.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+    std::string dir;
+    int count = 2000;
+    std::size_t size = 4096;
+    int threads = 4;
+};
+
+class BytesSource : public moat::store::BodySource {
+public:
+    explicit BytesSource(const std::string& s) : s_(s) {}
+    moat::Result<std::size_t> read(char* buf, std::size_t n) override {
+        std::size_t k = std::min(n, s_.size() - at_);
+        std::memcpy(buf, s_.data() + at_, k);
+        at_ += k;
+        return k;
+    }
+
+private:
+    const std::string& s_;
+    std::size_t at_ = 0;
+};
+
+std::string payload(std::size_t size, int i) {
+    std::string s(size, '\0');
+    std::uint64_t x = 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(i + 1);
+    for (std::size_t j = 0; j < size; ++j) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s[j] = static_cast<char>(x);
+    }
+    return s;
+}
+
+bool fs_put(const std::string& dir, const std::string& name, const std::string& data) {
+    std::string tmp = dir + "/." + name + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) &&
+              ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0) return false;
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return false;
+    ok = ::fsync(dfd) == 0;
+    ::close(dfd);
+    return ok;
+}
+
+bool fs_get(const std::string& path, std::string& buf) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    std::size_t total = 0;
+    for (;;) {
+        ssize_t k = ::read(fd, buf.data(), buf.size());
+        if (k <= 0) break;
+        total += static_cast<std::size_t>(k);
+    }
+    ::close(fd);
+    return total > 0;
+}
+
+template <class F>
+double run_phase(const char* name, const Options& o, F&& each) {
+    std::atomic<int> next{0};
+    std::atomic<int> failures{0};
+    auto t0 = Clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < o.threads; ++t) {
+        pool.emplace_back([&] {
+            std::string scratch(std::max<std::size_t>(o.size, 1 << 16), '\0');
+            for (int i = next++; i < o.count; i = next++)
+                if (!each(i, scratch)) ++failures;
+        });
+    }
+    for (auto& th : pool) th.join();
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    double ops = o.count / secs;
+    std::printf("%-10s %8d objects x %9zu B, %d threads: %10.0f objects/s %9.1f MiB/s%s\n", name,
+                o.count, o.size, o.threads, ops, ops * static_cast<double>(o.size) / 1048576.0,
+                failures ? "  (FAILURES)" : "");
+    return ops;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto val = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+        if (a == "--count")
+            o.count = std::atoi(val().c_str());
+        else if (a == "--size")
+            o.size = std::strtoull(val().c_str(), nullptr, 10);
+        else if (a == "--threads")
+            o.threads = std::atoi(val().c_str());
+        else if (o.dir.empty())
+            o.dir = a;
+        else {
+            std::fprintf(stderr,
+                         "usage: moat_store_bench DIR [--count N] [--size B] [--threads T]\n");
+            return 2;
+        }
+    }
+    if (o.dir.empty() || o.count <= 0 || o.size == 0 || o.threads <= 0) {
+        std::fprintf(stderr, "usage: moat_store_bench DIR [--count N] [--size B] [--threads T]\n");
+        return 2;
+    }
+    std::filesystem::remove_all(o.dir);
+    std::filesystem::create_directories(o.dir + "/fs");
+    std::vector<std::string> data;
+    data.reserve(o.count);
+    for (int i = 0; i < o.count; ++i) data.push_back(payload(o.size, i));
+
+    std::string fsdir = o.dir + "/fs";
+    run_phase("fs-put", o, [&](int i, std::string&) {
+        return fs_put(fsdir, "obj" + std::to_string(i), data[i]);
+    });
+
+    moat::store::StoreSettings ss;
+    ss.dir = o.dir + "/store";
+    auto st = moat::store::Store::open(ss);
+    if (!st) {
+        std::fprintf(stderr, "store: %s\n", st.error().detail.c_str());
+        return 1;
+    }
+    moat::store::Store& store = **st;
+    run_phase("store-put", o, [&](int i, std::string&) {
+        BytesSource src(data[i]);
+        moat::store::PutOptions po;
+        po.expected_size = data[i].size();
+        return static_cast<bool>(store.put("content", "bench/obj" + std::to_string(i), src, po));
+    });
+    run_phase("fs-get", o, [&](int i, std::string& buf) {
+        return fs_get(fsdir + "/obj" + std::to_string(i), buf);
+    });
+    run_phase("store-get", o, [&](int i, std::string& buf) {
+        auto r = store.open_object("content", "bench/obj" + std::to_string(i));
+        if (!r) return false;
+        std::uint64_t off = 0;
+        for (;;) {
+            auto k = (*r)->read_at(off, buf.data(), buf.size());
+            if (!k) return false;
+            if (*k == 0) break;
+            off += *k;
+        }
+        return off == data[i].size();
+    });
+    return 0;
+}

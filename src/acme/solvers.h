@@ -1,0 +1,42 @@
+#pragma once
+// Challenge solvers: each makes one challenge type answerable (RFC 8555 §8) and cleans up.
+// Run on the Manager's thread; may block (DNS updates, the hook command).
+
+#include <memory>
+#include <string>
+
+#include "acme/challenge_board.h"
+#include "acme/dns_update.h"
+#include "acme/settings.h"
+#include "core/result.h"
+
+namespace moat::acme {
+
+class Solver {
+public:
+    virtual ~Solver() = default;
+    virtual const char* type() const = 0;  // "http-01", "tls-alpn-01", "dns-01"
+    // Makes the challenge answerable; for dns-01 also waits until the authoritative server
+    // answers it, so the CA is only asked to validate what it can see.
+    virtual Result<void> present(const std::string& domain, const std::string& token,
+                                 const std::string& key_authz) = 0;
+    // Best effort: failures are logged, never fatal.
+    virtual void cleanup(const std::string& domain, const std::string& token,
+                         const std::string& key_authz) = 0;
+};
+
+// http-01 (§8.3) through the ChallengeBoard's edge handler on the HTTP port.
+std::unique_ptr<Solver> make_http01_solver(std::shared_ptr<ChallengeBoard> board);
+// tls-alpn-01 (RFC 8737) through the ChallengeBoard's ALPN provider on the HTTPS port.
+std::unique_ptr<Solver> make_tls_alpn01_solver(std::shared_ptr<ChallengeBoard> board);
+// dns-01 (§8.4) by RFC 2136 update when dns.server is set, else by dns.hook.
+// Errors: as DnsUpdater::create.
+Result<std::unique_ptr<Solver>> make_dns01_solver(const DnsUpdateSettings& dns,
+                                                  DnsUpdater::Sleep sleep = {});
+
+// Runs `hook add|remove <fqdn> <value>` with a 60 s limit. kUnavailable on a non-zero exit,
+// a signal or the timeout.
+Result<void> run_dns_hook(const std::string& hook, const char* action, const std::string& fqdn,
+                          const std::string& value);
+
+}  // namespace moat::acme

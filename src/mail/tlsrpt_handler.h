@@ -1,0 +1,46 @@
+#pragma once
+// The TLS-RPT receiver (RFC 8460 §5.3): an HTTPS POST endpoint for the `rua=https://...` of the
+// _smtp._tls record, served by the control-plane edge::ServiceServer (request bodies never touch
+// the edge's hot path). It checks the method, size and Content-Type, decodes (gzip with a
+// decompression limit), parses tolerantly, and stores the report once per (organisation,
+// report-id) for the configured policy domains it covers. Answers: 201 stored, 200 duplicate,
+// 400 malformed, 403 no configured domain, 405 not POST, 413 too large, 415 wrong type.
+// Nothing is stored unless the whole report parsed. Runs on a ServiceServer pool thread; blocks.
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "edge/service.h"
+#include "mail/settings.h"
+#include "mail/tlsrpt_store.h"
+
+namespace moat::mail {
+
+// The transport-independent part, unit-tested without sockets.
+struct TlsRptOutcome {
+    int status = 500;
+    std::string message;
+};
+class TlsRptReceiver {
+public:
+    explicit TlsRptReceiver(const MailSettings& settings);
+    TlsRptOutcome receive(std::string_view content_type, std::string_view body);
+    std::uint64_t max_body() const { return max_body_; }
+
+private:
+    std::set<std::string> domains_;
+    TlsRptStore store_;
+    std::uint64_t max_body_, max_inflated_;
+};
+
+class TlsRptHandler : public edge::ServiceHandler {
+public:
+    explicit TlsRptHandler(const MailSettings& settings) : receiver_(settings) {}
+    void handle(edge::ServiceRequest& req, edge::ServiceResponse& res) override;
+
+private:
+    TlsRptReceiver receiver_;
+};
+
+}  // namespace moat::mail

@@ -1,0 +1,71 @@
+#include "mail/tlsrpt_service.h"
+
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+
+#include "core/log.h"
+#include "mail/tlsrpt_handler.h"
+#include "tls/server_context.h"
+
+namespace moat::mail {
+namespace {
+
+// RFC 7301 §3.2: the service server speaks HTTP/1.1 only; a client offering only h2 is refused.
+int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                  unsigned int inlen, void*) {
+    static constexpr unsigned char kHttp11[] = "\x08http/1.1";
+    unsigned char* sel = nullptr;
+    if (SSL_select_next_proto(&sel, outlen, kHttp11, sizeof kHttp11 - 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TlsRptService>> TlsRptService::start(
+    const MailSettings& settings, const tls::TlsSettings& tls,
+    std::shared_ptr<const tls::CertTable> certs) {
+    if (settings.tlsrpt_listen.empty()) return std::unique_ptr<TlsRptService>();
+    std::unique_ptr<TlsRptService> svc(new TlsRptService());
+    auto ctx = tls::ServerContext::create(tls);
+    if (!ctx) return ctx.error();
+    svc->tls_ = std::move(*ctx);
+    svc->tls_->set_certs(std::move(certs));
+    SSL_CTX_set_alpn_select_cb(svc->tls_->native(), select_http11, nullptr);
+    edge::ServiceSettings es;
+    es.name = "tlsrpt";
+    es.listen = settings.tlsrpt_listen;
+    es.max_connections = 32;
+    // Senders post one report per domain per day: short deadlines keep slow peers cheap.
+    es.header_timeout = std::chrono::milliseconds(10000);
+    es.io_timeout = std::chrono::milliseconds(20000);
+    auto server =
+        edge::ServiceServer::create(es, svc->tls_, std::make_shared<TlsRptHandler>(settings));
+    if (!server)
+        return make_error(server.error().code, "tlsrpt listener: " + server.error().detail);
+    svc->server_ = std::move(*server);
+    svc->server_->start();
+    core::logger("mail")->info("tls-rpt receiver listening on {}",
+                               fmt::join(settings.tlsrpt_listen, ", "));
+    return svc;
+}
+
+TlsRptService::~TlsRptService() { stop(); }
+
+void TlsRptService::set_certs(std::shared_ptr<const tls::CertTable> certs) {
+    tls_->set_certs(std::move(certs));
+}
+
+void TlsRptService::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    if (server_) server_->stop();
+}
+
+std::vector<std::uint16_t> TlsRptService::ports() const {
+    return server_ ? server_->ports() : std::vector<std::uint16_t>{};
+}
+
+}  // namespace moat::mail

@@ -1,0 +1,40 @@
+#pragma once
+// The TLS-RPT receiver's listener: an edge::ServiceServer on [mail] tlsrpt_listen with its own
+// TLS context (same certificates as the edge, ALPN http/1.1 only since the service server does
+// not speak HTTP/2) and a TlsRptHandler. Built and owned by app::Runtime; start() binds at once,
+// stop() joins the pool (bounded). Off unless tlsrpt_listen is set.
+
+#include <memory>
+#include <vector>
+
+#include "core/result.h"
+#include "edge/service.h"
+#include "mail/settings.h"
+#include "tls/cert_table.h"
+#include "tls/settings.h"
+
+namespace moat::tls {
+class ServerContext;
+}
+
+namespace moat::mail {
+
+class TlsRptService {
+public:
+    // Null (and no error) when settings.tlsrpt_listen is empty.
+    static Result<std::unique_ptr<TlsRptService>> start(
+        const MailSettings& settings, const tls::TlsSettings& tls,
+        std::shared_ptr<const tls::CertTable> certs);
+    ~TlsRptService();
+    void set_certs(std::shared_ptr<const tls::CertTable> certs);
+    void stop();
+    std::vector<std::uint16_t> ports() const;
+
+private:
+    TlsRptService() = default;
+    std::shared_ptr<tls::ServerContext> tls_;
+    std::unique_ptr<edge::ServiceServer> server_;
+    bool stopped_ = false;
+};
+
+}  // namespace moat::mail

@@ -1,0 +1,158 @@
+#include "store/internal/db.h"
+
+#include "core/assert.h"
+#include "store/store.h"
+
+namespace moat::store::internal {
+
+Error db_error(sqlite3* db, int rc, std::string_view what) {
+    std::string detail = std::string("sqlite: ") + std::string(what) + ": " +
+                         (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    switch (rc & 0xff) {
+        case SQLITE_FULL:
+            return store_error(Errc::kUnavailable, Reason::kNoSpace, std::move(detail));
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            return make_error(Errc::kUnavailable, std::move(detail));
+        default:
+            return make_error(Errc::kIo, std::move(detail));
+    }
+}
+
+Stmt::~Stmt() {
+    if (s_) {
+        sqlite3_reset(s_);
+        sqlite3_clear_bindings(s_);
+    }
+}
+
+Stmt& Stmt::bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+}
+Stmt& Stmt::bind(int i, std::string_view text) {
+    sqlite3_bind_text64(s_, i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    return *this;
+}
+Stmt& Stmt::bind_blob(int i, std::string_view bytes) {
+    sqlite3_bind_blob64(s_, i, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+    return *this;
+}
+Stmt& Stmt::bind_null(int i) {
+    sqlite3_bind_null(s_, i);
+    return *this;
+}
+
+Result<bool> Stmt::step() {
+    int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return db_error(db_, rc, sqlite3_sql(s_));
+}
+
+Result<void> Stmt::run() {
+    for (;;) {
+        auto r = step();
+        if (!r) return r.error();
+        if (!*r) return {};
+    }
+}
+
+std::string Stmt::text(int col) const {
+    const void* p = sqlite3_column_blob(s_, col);
+    int n = sqlite3_column_bytes(s_, col);
+    return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(n))
+             : std::string();
+}
+
+Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, int busy_timeout_ms) {
+    sqlite3* db = nullptr;
+    // NOMUTEX: a Conn is leased to one thread at a time, so SQLite's own mutex is dead weight.
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        Error e = db_error(db, rc, "open " + path);
+        sqlite3_close_v2(db);
+        return e;
+    }
+    std::unique_ptr<Conn> c(new Conn(db));
+    sqlite3_busy_timeout(db, busy_timeout_ms);
+    // WAL: readers never block the writer. synchronous=FULL: in WAL mode NORMAL may lose the
+    // last commits on power loss, and an acknowledged PUT must survive it (store.h contract).
+    MOAT_TRY(
+        c->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
+                "PRAGMA temp_store=MEMORY;"));
+    return c;
+}
+
+Conn::~Conn() {
+    for (auto& [sql, s] : cache_) sqlite3_finalize(s);
+    sqlite3_close_v2(db_);
+}
+
+Result<void> Conn::exec(const char* sql) {
+    char* msg = nullptr;
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
+    if (rc != SQLITE_OK) {
+        Error e = db_error(db_, rc, msg ? msg : sql);
+        sqlite3_free(msg);
+        return e;
+    }
+    return {};
+}
+
+Stmt Conn::prepare(const char* sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+        sqlite3_stmt* s = nullptr;
+        int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+        if (rc != SQLITE_OK) {
+            std::fprintf(stderr, "moat store: bad SQL %s: %s\n", sql, sqlite3_errmsg(db_));
+            std::abort();  // a typo in a literal, not a runtime condition
+        }
+        it = cache_.emplace(sql, s).first;
+    }
+    return Stmt(db_, it->second);
+}
+
+Lease::~Lease() {
+    if (c_ && pool_) pool_->give_back(std::move(c_));
+}
+
+Result<Lease> Pool::lease() {
+    {
+        std::lock_guard lock(mu_);
+        if (!idle_.empty()) {
+            auto c = std::move(idle_.back());
+            idle_.pop_back();
+            return Lease(this, std::move(c));
+        }
+    }
+    auto c = Conn::open(path_, busy_);
+    if (!c) return c.error();
+    return Lease(this, std::move(*c));
+}
+
+void Pool::give_back(std::unique_ptr<Conn> c) {
+    std::lock_guard lock(mu_);
+    if (idle_.size() < 32) idle_.push_back(std::move(c));
+}
+
+Result<void> Txn::begin() {
+    MOAT_TRY(c_.prepare("BEGIN IMMEDIATE").run());
+    open_ = true;
+    return {};
+}
+
+Result<void> Txn::commit() {
+    auto r = c_.prepare("COMMIT").run();
+    if (r) open_ = false;
+    return r;
+}
+
+Txn::~Txn() {
+    if (open_) (void)c_.prepare("ROLLBACK").run();
+}
+
+}  // namespace moat::store::internal

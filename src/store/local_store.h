@@ -1,0 +1,167 @@
+#pragma once
+// LocalStore: the embedded Store (store.h) on one machine. Blob data in encrypted files (or
+// inline in SQLite when small), metadata in SQLite WAL, master key in a 0600 file.
+//
+// Concurrency: any thread may call any method. Each call leases its own SQLite connection; a
+// metadata change is one short BEGIN IMMEDIATE transaction after the blob data is durable. Two
+// in-process locks guard blob lifetimes: a striped mutex per blob hash (two PUTs of the same
+// bytes never rename over each other between the existence check and the commit), and
+// maint_mu_ (shared by PUT/copy/open, exclusive for garbage collection and key rotation).
+// Object writes from two processes at once are not supported (the server is the writer; the
+// CLI's scrub reads, `keys` touches only key rows); rotate-key takes the store's flock
+// exclusively and refuses while a server holds it.
+
+#include <array>
+#include <functional>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "store/internal/blob.h"
+#include "store/internal/db.h"
+#include "store/internal/group_commit.h"
+#include "store/internal/keyring.h"
+#include "store/store.h"
+
+namespace moat::store {
+
+class LocalStore final : public Store {
+public:
+    static Result<std::unique_ptr<LocalStore>> open_local(const StoreSettings& settings);
+    ~LocalStore() override;
+
+    Result<void> create_bucket(std::string_view name) override;
+    Result<void> delete_bucket(std::string_view name) override;
+    Result<BucketInfo> bucket(std::string_view name) override;
+    Result<std::vector<BucketInfo>> buckets() override;
+    Result<void> set_versioning(std::string_view bucket, Versioning v) override;
+    Result<void> set_lifecycle(std::string_view bucket, std::vector<LifecycleRule> rules) override;
+    Result<std::vector<LifecycleRule>> lifecycle(std::string_view bucket) override;
+
+    Result<ObjectInfo> put(std::string_view bucket, std::string_view key, BodySource& body,
+                           const PutOptions& opts) override;
+    Result<ObjectInfo> head(std::string_view bucket, std::string_view key,
+                            std::string_view version_id = {}) override;
+    Result<std::unique_ptr<ObjectReader>> open_object(std::string_view bucket, std::string_view key,
+                                                      std::string_view version_id = {}) override;
+    Result<DeleteOutcome> remove(std::string_view bucket, std::string_view key,
+                                 std::string_view version_id = {}) override;
+    Result<ObjectInfo> copy(std::string_view src_bucket, std::string_view src_key,
+                            std::string_view src_version, std::string_view dst_bucket,
+                            std::string_view dst_key,
+                            const std::optional<ObjectAttributes>& attrs) override;
+    Result<ListPage> list(std::string_view bucket, const ListQuery& q) override;
+    Result<VersionPage> list_versions(std::string_view bucket, const VersionQuery& q) override;
+
+    Result<std::string> create_upload(std::string_view bucket, std::string_view key,
+                                      const ObjectAttributes& attrs) override;
+    Result<PartInfo> put_part(std::string_view bucket, std::string_view key,
+                              std::string_view upload_id, int number, BodySource& body) override;
+    Result<ObjectInfo> complete_upload(
+        std::string_view bucket, std::string_view key, std::string_view upload_id,
+        const std::vector<std::pair<int, std::string>>& parts) override;
+    Result<void> abort_upload(std::string_view bucket, std::string_view key,
+                              std::string_view upload_id) override;
+    Result<std::vector<PartInfo>> list_parts(std::string_view bucket, std::string_view key,
+                                             std::string_view upload_id) override;
+    Result<std::vector<MultipartUpload>> list_uploads(std::string_view bucket,
+                                                      std::string_view prefix) override;
+
+    Result<KeyRecord> create_key(std::string_view principal, std::vector<Grant> grants) override;
+    Result<KeyRecord> find_key(std::string_view access_key_id) override;
+    Result<std::vector<KeyRecord>> keys() override;
+    Result<void> delete_key(std::string_view access_key_id) override;
+
+    Result<void> apply_lifecycle(Clock::time_point now) override;
+    Result<std::uint64_t> collect_garbage() override;
+    Result<ScrubReport> scrub() override;
+    Result<std::uint64_t> rotate_master_key() override;
+
+    // Test/diagnostic helpers.
+    const std::string& db_path() const { return db_path_; }
+    std::string blob_path(std::string_view hash_hex) const;
+
+    // Called by ObjectReader when it goes away.
+    void unpin(const std::vector<std::int64_t>& blobs);
+
+    // A version about to be added (put, copy, complete, delete marker).
+    struct NewVersion {
+        bool marker = false;
+        std::uint64_t size = 0;
+        std::string etag, sha256, attrs;
+        int parts = 0;
+        std::vector<std::pair<std::int64_t, std::uint64_t>> segments;  // (blob row, size)
+    };
+
+private:
+    LocalStore(StoreSettings s, internal::Keyring keys)
+        : settings_(std::move(s)),
+          db_path_(settings_.dir + "/meta.db"),
+          pool_(db_path_, settings_.busy_timeout_ms),
+          group_(pool_),
+          keys_(std::move(keys)) {}
+
+    Result<void> init_schema();
+    Result<void> create_default_buckets();
+
+    // Inside a transaction on `c`.
+    Result<Versioning> versioning_of(internal::Conn& c, std::string_view bucket);
+    Result<std::pair<std::int64_t, std::string>> add_version(internal::Conn& c,
+                                                             std::string_view bucket,
+                                                             std::string_view key, Versioning v,
+                                                             const NewVersion& nv,
+                                                             std::int64_t now_ns);
+    Result<void> remove_row(internal::Conn& c, std::int64_t row);
+    Result<bool> is_live(internal::Conn& c, std::string_view bucket, std::string_view key);
+    // The row of (bucket, key, version or latest); kNoSuchKey/kNoSuchVersion/kDeleteMarker.
+    Result<ObjectInfo> find_version(internal::Conn& c, std::string_view bucket,
+                                    std::string_view key, std::string_view version_id,
+                                    std::int64_t* row, bool allow_marker);
+
+    // Makes a written blob durable and referenced: rename into place (if new), then runs
+    // `commit` (given the blob's row id) inside the one transaction that inserts the blob row.
+    Result<void> commit_blob(
+        internal::BlobWriter& w,
+        const std::function<Result<void>(internal::Conn&, std::int64_t blob)>& commit);
+
+    std::string seal_data_key(std::string_view hash_hex, std::string_view key, std::int64_t* gen);
+    Result<std::string> unseal(std::int64_t gen, std::string_view aad, std::string_view sealed);
+    Result<std::string> data_key(const std::string& file_id, std::int64_t gen,
+                                 std::string_view hash_hex, std::string_view sealed);
+    Result<std::unique_ptr<ObjectReader>> make_reader(internal::Stmt& s, ObjectInfo info);
+
+    Result<void> lifecycle_bucket(internal::Conn& c, const std::string& bucket, Versioning v,
+                                  const std::vector<LifecycleRule>& rules, std::int64_t now_ns);
+    Result<void> sweep_orphans();
+
+    StoreSettings settings_;
+    std::string db_path_;
+    internal::Pool pool_;
+    internal::GroupCommit group_;  // PUT and UploadPart commits
+    internal::Keyring keys_;
+    int lock_fd_ = -1;
+
+    std::shared_mutex maint_mu_;
+    std::array<std::mutex, 256> stripes_;
+    std::mutex key_cache_mu_;
+    std::unordered_map<std::string, std::string> key_cache_;  // file id -> data key
+    std::mutex pin_mu_;
+    std::unordered_map<std::int64_t, int> pinned_;  // blob row -> open readers
+};
+
+// Helpers shared by the store's .cc files.
+namespace internal {
+std::int64_t to_ns(Clock::time_point t);
+Clock::time_point from_ns(std::int64_t ns);
+std::int64_t now_ns();
+std::string new_version_id();
+Error no_bucket(std::string_view name);
+// Rows of "SELECT " MOAT_VERSION_COLS " FROM versions v ..." to ObjectInfo. (A macro so the
+// SQL stays a string literal: Conn::prepare keys its cache by the literal's address.)
+#define MOAT_VERSION_COLS                                                                   \
+    "v.id, v.bucket, v.key, v.vid, v.latest, v.marker, v.size, v.mtime, v.etag, v.sha256, " \
+    "v.parts, v.attrs"
+ObjectInfo version_from(const Stmt& s);
+}  // namespace internal
+
+}  // namespace moat::store

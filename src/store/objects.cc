@@ -1,0 +1,521 @@
+// LocalStore: PUT, HEAD/GET, DELETE and COPY of objects, and the version bookkeeping they share.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "store/internal/codec.h"
+#include "store/internal/crypto.h"
+#include "store/internal/fsutil.h"
+#include "store/internal/names.h"
+#include "store/local_store.h"
+
+namespace moat::store {
+
+using internal::Conn;
+using internal::Txn;
+
+namespace {
+
+// S3 PutObject limit (5 GiB); larger objects need multipart.
+constexpr std::uint64_t kMaxPut = 5ull << 30;
+
+std::string blob_key_aad(std::string_view hash_hex) {
+    return "moat blob data key " + std::string(hash_hex);
+}
+
+// Reads a version's plaintext across its segments; pins the blobs against garbage collection
+// while it lives. Not thread-safe (one reader per GET).
+class SegmentReader final : public ObjectReader {
+public:
+    SegmentReader(LocalStore* store, ObjectInfo info, std::vector<internal::BlobRef> refs,
+                  std::vector<std::int64_t> pins)
+        : store_(store), info_(std::move(info)), refs_(std::move(refs)), pins_(std::move(pins)) {
+        std::uint64_t at = 0;
+        for (const auto& r : refs_) {
+            starts_.push_back(at);
+            at += r.size;
+        }
+        readers_.resize(refs_.size());
+    }
+    ~SegmentReader() override { store_->unpin(pins_); }
+
+    const ObjectInfo& info() const override { return info_; }
+
+    Result<std::size_t> read_at(std::uint64_t offset, char* buf, std::size_t n) override {
+        std::size_t done = 0;
+        while (done < n && offset < info_.size) {
+            auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
+            std::size_t i = static_cast<std::size_t>(it - starts_.begin()) - 1;
+            if (!readers_[i]) {
+                auto r = internal::BlobReader::open(refs_[i]);
+                if (!r) return r.error();
+                readers_[i] = std::move(*r);
+            }
+            auto got = readers_[i]->read_at(offset - starts_[i], buf + done, n - done);
+            if (!got) return got.error();
+            if (*got == 0) break;  // a zero-length segment
+            done += *got;
+            offset += *got;
+        }
+        return done;
+    }
+
+private:
+    LocalStore* store_;
+    ObjectInfo info_;
+    std::vector<internal::BlobRef> refs_;
+    std::vector<std::int64_t> pins_;
+    std::vector<std::uint64_t> starts_;
+    std::vector<std::unique_ptr<internal::BlobReader>> readers_;
+};
+
+}  // namespace
+
+std::string LocalStore::seal_data_key(std::string_view hash_hex, std::string_view key,
+                                      std::int64_t* gen) {
+    *gen = keys_.current();
+    return internal::seal_small(*keys_.key(*gen), blob_key_aad(hash_hex), key);
+}
+
+Result<std::string> LocalStore::unseal(std::int64_t gen, std::string_view aad,
+                                       std::string_view sealed) {
+    auto k = keys_.key(gen);
+    if (!k)
+        return make_error(Errc::kInternal, "sealed with master key " + std::to_string(gen) +
+                                               ", which the key file does not hold");
+    std::string out;
+    if (!internal::open_small(*k, aad, sealed, out))
+        return make_error(Errc::kInternal,
+                          "a sealed value fails authentication (" + std::string(aad) + ")");
+    return out;
+}
+
+// Data keys never change (rotation re-seals them), so unsealed ones are cached, keyed by the
+// blob's random file id (row ids can be reused after GC; file ids are not).
+Result<std::string> LocalStore::data_key(const std::string& file_id, std::int64_t gen,
+                                         std::string_view hash_hex, std::string_view sealed) {
+    {
+        std::lock_guard lock(key_cache_mu_);
+        auto it = key_cache_.find(file_id);
+        if (it != key_cache_.end()) return it->second;
+    }
+    auto key = unseal(gen, blob_key_aad(hash_hex), sealed);
+    if (!key) return key;
+    std::lock_guard lock(key_cache_mu_);
+    if (key_cache_.size() >= 65536) key_cache_.clear();
+    key_cache_.emplace(file_id, *key);
+    return key;
+}
+
+void LocalStore::unpin(const std::vector<std::int64_t>& blobs) {
+    std::lock_guard lock(pin_mu_);
+    for (auto b : blobs)
+        if (--pinned_[b] <= 0) pinned_.erase(b);
+}
+
+// ---- version bookkeeping (inside a transaction) ----------------------------------------------
+
+Result<std::pair<std::int64_t, std::string>> LocalStore::add_version(
+    Conn& c, std::string_view bucket, std::string_view key, Versioning v, const NewVersion& nv,
+    std::int64_t now) {
+    // S3 versioning: Enabled gives every write a fresh id; Unversioned and Suspended write the
+    // "null" version, replacing the previous null version of the key.
+    std::string vid = v == Versioning::kEnabled ? internal::new_version_id() : "null";
+    if (vid == "null") {
+        std::int64_t old = 0;
+        {
+            auto s =
+                c.prepare("SELECT id FROM versions WHERE bucket = ? AND key = ? AND vid = 'null'");
+            s.bind(1, bucket).bind(2, key);
+            auto row = s.step();
+            if (!row) return row.error();
+            if (*row) old = s.i64(0);
+        }
+        if (old != 0) MOAT_TRY(remove_row(c, old));
+    }
+    {
+        auto s = c.prepare(
+            "UPDATE versions SET latest = 0, noncurrent_since = ? "
+            "WHERE bucket = ? AND key = ? AND latest = 1");
+        MOAT_TRY(s.bind(1, now).bind(2, bucket).bind(3, key).run());
+    }
+    auto s = c.prepare(
+        "INSERT INTO versions(bucket, key, vid, latest, marker, size, mtime, etag, sha256, parts, "
+        "attrs) VALUES(?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, bucket).bind(2, key).bind(3, vid).bind(4, nv.marker ? 1 : 0);
+    s.bind(5, static_cast<std::int64_t>(nv.size)).bind(6, now).bind(7, nv.etag).bind(8, nv.sha256);
+    s.bind(9, nv.parts).bind_blob(10, nv.attrs);
+    MOAT_TRY(s.run());
+    std::int64_t row = c.last_rowid();
+    int idx = 0;
+    for (const auto& [blob, size] : nv.segments) {
+        auto g = c.prepare("INSERT INTO segments(version, idx, blob, size) VALUES(?, ?, ?, ?)");
+        MOAT_TRY(g.bind(1, row)
+                     .bind(2, idx++)
+                     .bind(3, blob)
+                     .bind(4, static_cast<std::int64_t>(size))
+                     .run());
+    }
+    return std::make_pair(row, vid);
+}
+
+// Deletes one version for good; if it was the latest, the next newest becomes latest (a
+// removed delete marker "undeletes" the key, S3 versioning semantics).
+Result<void> LocalStore::remove_row(Conn& c, std::int64_t row) {
+    std::string bucket, key;
+    bool latest = false;
+    {
+        auto s = c.prepare("SELECT bucket, key, latest FROM versions WHERE id = ?");
+        s.bind(1, row);
+        auto r = s.step();
+        if (!r) return r.error();
+        if (!*r) return {};
+        bucket = s.text(0);
+        key = s.text(1);
+        latest = s.i64(2) != 0;
+    }
+    auto g = c.prepare("DELETE FROM segments WHERE version = ?");
+    MOAT_TRY(g.bind(1, row).run());
+    auto d = c.prepare("DELETE FROM versions WHERE id = ?");
+    MOAT_TRY(d.bind(1, row).run());
+    if (latest) {
+        auto u = c.prepare(
+            "UPDATE versions SET latest = 1, noncurrent_since = NULL WHERE id = "
+            "(SELECT id FROM versions WHERE bucket = ? AND key = ? ORDER BY id DESC LIMIT 1)");
+        MOAT_TRY(u.bind(1, bucket).bind(2, key).run());
+    }
+    return {};
+}
+
+Result<bool> LocalStore::is_live(Conn& c, std::string_view bucket, std::string_view key) {
+    auto s = c.prepare("SELECT marker FROM versions WHERE bucket = ? AND key = ? AND latest = 1");
+    s.bind(1, bucket).bind(2, key);
+    auto row = s.step();
+    if (!row) return row.error();
+    return *row && s.i64(0) == 0;
+}
+
+Result<ObjectInfo> LocalStore::find_version(Conn& c, std::string_view bucket, std::string_view key,
+                                            std::string_view version_id, std::int64_t* row,
+                                            bool allow_marker) {
+    MOAT_TRY(internal::check_key(key));
+    auto s = version_id.empty() ? c.prepare("SELECT " MOAT_VERSION_COLS
+                                            " FROM versions v "
+                                            "WHERE bucket = ? AND key = ? AND latest = 1")
+                                : c.prepare("SELECT " MOAT_VERSION_COLS
+                                            " FROM versions v "
+                                            "WHERE bucket = ? AND key = ? AND vid = ?");
+    s.bind(1, bucket).bind(2, key);
+    if (!version_id.empty()) s.bind(3, version_id);
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) {
+        MOAT_TRY(versioning_of(c, bucket));  // NoSuchBucket before NoSuchKey
+        if (version_id.empty())
+            return store_error(Errc::kNotFound, Reason::kNoSuchKey,
+                               "no such key \"" + std::string(key.substr(0, 200)) + "\"");
+        return store_error(Errc::kNotFound, Reason::kNoSuchVersion,
+                           "no such version \"" + std::string(version_id.substr(0, 100)) + "\"");
+    }
+    ObjectInfo info = internal::version_from(s);
+    if (row) *row = s.i64(0);
+    // The detail carries the marker's version id: S3 answers x-amz-version-id with it.
+    if (info.delete_marker && !allow_marker)
+        return store_error(Errc::kNotFound, Reason::kDeleteMarker, info.version_id);
+    return info;
+}
+
+// ---- writes ----------------------------------------------------------------------------------
+
+Result<void> LocalStore::commit_blob(
+    internal::BlobWriter& w, const std::function<Result<void>(Conn&, std::int64_t blob)>& commit) {
+    std::string hash = internal::to_hex(w.sha256());
+    std::shared_lock maint(maint_mu_);
+    std::lock_guard stripe(stripes_[static_cast<unsigned char>(w.sha256()[0]) % stripes_.size()]);
+    std::int64_t blob = 0;
+    {
+        auto c = pool_.lease();
+        if (!c) return c.error();
+        auto s = (*c)->prepare("SELECT id FROM blobs WHERE hash = ?");
+        s.bind(1, hash);
+        auto row = s.step();
+        if (!row) return row.error();
+        if (*row) blob = s.i64(0);
+    }
+    // A new file blob becomes durable before any metadata names it: rename, then fsync the
+    // folder (the temp file itself was fsynced by the writer).
+    std::string final_path;
+    if (blob == 0 && !w.is_inline()) {
+        final_path = blob_path(hash);
+        int rc = ::rename(w.temp_path().c_str(), final_path.c_str());
+        if (rc != 0 && errno == ENOENT) {
+            // First blob of this fan-out folder: create it durably, then retry.
+            std::string sub = settings_.dir + "/blobs/" + hash.substr(0, 2);
+            if (::mkdir(sub.c_str(), 0700) != 0 && errno != EEXIST)
+                return internal::errno_error(errno, "mkdir " + sub);
+            MOAT_TRY(internal::fsync_dir(settings_.dir + "/blobs"));
+            rc = ::rename(w.temp_path().c_str(), final_path.c_str());
+        }
+        if (rc != 0) return internal::errno_error(errno, "rename blob " + hash);
+        w.release_temp();
+        auto dir = final_path.substr(0, final_path.rfind('/'));
+        if (auto r = internal::fsync_dir(dir); !r) {
+            ::unlink(final_path.c_str());
+            return r.error();
+        }
+    }
+    auto undo = [&](Error e) -> Error {
+        if (!final_path.empty()) ::unlink(final_path.c_str());
+        return e;
+    };
+    auto commit_in = [&](Conn& c) -> Result<void> {
+        std::int64_t id = blob;
+        if (id == 0) {
+            std::int64_t gen = 0;
+            std::string sealed = seal_data_key(hash, w.data_key(), &gen);
+            auto s = c.prepare(
+                "INSERT INTO blobs(hash, size, file_id, key_gen, sealed_key, data) "
+                "VALUES(?, ?, ?, ?, ?, ?)");
+            s.bind(1, hash).bind(2, static_cast<std::int64_t>(w.size())).bind_blob(3, w.file_id());
+            s.bind(4, gen).bind_blob(5, sealed);
+            if (w.is_inline())
+                s.bind_blob(6, w.inline_bytes());
+            else
+                s.bind_null(6);
+            MOAT_TRY(s.run());
+            id = c.last_rowid();
+        }
+        return commit(c, id);
+    };
+    if (auto r = group_.run(commit_in); !r) return undo(r.error());
+    return {};
+}
+
+Result<ObjectInfo> LocalStore::put(std::string_view bucket, std::string_view key, BodySource& body,
+                                   const PutOptions& opts) {
+    MOAT_TRY(internal::check_key(key));
+    {
+        // Fail fast, before reading a body nobody will keep; checked again at commit.
+        auto c = pool_.lease();
+        if (!c) return c.error();
+        MOAT_TRY(versioning_of(**c, bucket));
+        if (opts.if_none_match_any) {
+            auto live = is_live(**c, bucket, key);
+            if (!live) return live.error();
+            if (*live)
+                return store_error(Errc::kConflict, Reason::kPreconditionFailed,
+                                   "If-None-Match: * and the key exists");
+        }
+    }
+    internal::BlobWriter w(settings_.dir + "/tmp", settings_.inline_max, settings_.min_free_bytes);
+    MOAT_TRY(w.consume(body, opts.expected_size, kMaxPut));
+    NewVersion nv;
+    nv.size = w.size();
+    nv.etag = internal::to_hex(w.md5());
+    nv.sha256 = internal::to_hex(w.sha256());
+    nv.attrs = internal::encode_attrs(opts.attrs);
+    ObjectInfo o;
+    MOAT_TRY(commit_blob(w, [&](Conn& c, std::int64_t blob) -> Result<void> {
+        auto v = versioning_of(c, bucket);
+        if (!v) return v.error();
+        if (opts.if_none_match_any) {
+            auto live = is_live(c, bucket, key);
+            if (!live) return live.error();
+            if (*live)
+                return store_error(Errc::kConflict, Reason::kPreconditionFailed,
+                                   "If-None-Match: * and the key exists");
+        }
+        nv.segments = {{blob, w.size()}};
+        std::int64_t now = internal::now_ns();
+        auto added = add_version(c, bucket, key, *v, nv, now);
+        if (!added) return added.error();
+        o.bucket = std::string(bucket);
+        o.key = std::string(key);
+        o.version_id = added->second;
+        o.is_latest = true;
+        o.size = nv.size;
+        o.last_modified = internal::from_ns(now);
+        o.etag = nv.etag;
+        o.sha256 = nv.sha256;
+        o.attrs = opts.attrs;
+        return {};
+    }));
+    return o;
+}
+
+Result<ObjectInfo> LocalStore::head(std::string_view bucket, std::string_view key,
+                                    std::string_view version_id) {
+    auto c = pool_.lease();
+    if (!c) return c.error();
+    return find_version(**c, bucket, key, version_id, nullptr, false);
+}
+
+Result<std::unique_ptr<ObjectReader>> LocalStore::open_object(std::string_view bucket,
+                                                              std::string_view key,
+                                                              std::string_view version_id) {
+    MOAT_TRY(internal::check_key(key));
+    auto c = pool_.lease();
+    if (!c) return c.error();
+    std::shared_lock maint(maint_mu_);  // no GC between reading the segments and pinning them
+    // One statement (one row per segment) so the version and its segments come from the same
+    // snapshot, and SQLite takes its WAL read lock once: this is the GET hot path.
+    auto s = version_id.empty()
+                 ? (*c)->prepare("SELECT " MOAT_VERSION_COLS
+                                 ", b.id, b.hash, b.size, b.file_id, b.key_gen, b.sealed_key, "
+                                 "b.data, b.data IS NULL FROM versions v "
+                                 "LEFT JOIN segments g ON g.version = v.id "
+                                 "LEFT JOIN blobs b ON b.id = g.blob "
+                                 "WHERE v.bucket = ? AND v.key = ? AND v.latest = 1 ORDER BY g.idx")
+                 : (*c)->prepare("SELECT " MOAT_VERSION_COLS
+                                 ", b.id, b.hash, b.size, b.file_id, b.key_gen, b.sealed_key, "
+                                 "b.data, b.data IS NULL FROM versions v "
+                                 "LEFT JOIN segments g ON g.version = v.id "
+                                 "LEFT JOIN blobs b ON b.id = g.blob "
+                                 "WHERE v.bucket = ? AND v.key = ? AND v.vid = ? ORDER BY g.idx");
+    s.bind(1, bucket).bind(2, key);
+    if (!version_id.empty()) s.bind(3, version_id);
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) {
+        // Not there: let the general lookup name the reason (no bucket, key or version).
+        auto info = find_version(**c, bucket, key, version_id, nullptr, false);
+        if (!info) return info.error();
+        return store_error(Errc::kNotFound, Reason::kNoSuchKey, "the key changed meanwhile");
+    }
+    ObjectInfo info = internal::version_from(s);
+    if (info.delete_marker)
+        return store_error(Errc::kNotFound, Reason::kDeleteMarker, info.version_id);
+    return make_reader(s, std::move(info));
+}
+
+// `s` is on the first row of the query above (blob columns from 12 on).
+Result<std::unique_ptr<ObjectReader>> LocalStore::make_reader(internal::Stmt& s, ObjectInfo info) {
+    std::vector<internal::BlobRef> refs;
+    std::vector<std::int64_t> pins;
+    std::uint64_t total = 0;
+    for (;;) {
+        if (!s.is_null(12)) {
+            internal::BlobRef ref;
+            ref.hash_hex = s.text(13);
+            ref.size = static_cast<std::uint64_t>(s.i64(14));
+            ref.file_id = s.text(15);
+            auto key = data_key(ref.file_id, s.i64(16), ref.hash_hex, s.text(17));
+            if (!key) return key.error();
+            ref.data_key = std::move(*key);
+            total += ref.size;
+            if (s.i64(19))
+                ref.path = blob_path(ref.hash_hex);
+            else
+                ref.inline_bytes = s.text(18);
+            pins.push_back(s.i64(12));
+            refs.push_back(std::move(ref));
+        }
+        auto r = s.step();
+        if (!r) return r.error();
+        if (!*r) break;
+    }
+    if (total != info.size || refs.empty())
+        return make_error(Errc::kInternal, "version of \"" + info.key + "\" has " +
+                                               std::to_string(refs.size()) + " segments of " +
+                                               std::to_string(total) + " bytes, expected " +
+                                               std::to_string(info.size));
+    {
+        std::lock_guard lock(pin_mu_);
+        for (auto b : pins) ++pinned_[b];
+    }
+    return std::unique_ptr<ObjectReader>(
+        new SegmentReader(this, std::move(info), std::move(refs), std::move(pins)));
+}
+
+Result<DeleteOutcome> LocalStore::remove(std::string_view bucket, std::string_view key,
+                                         std::string_view version_id) {
+    MOAT_TRY(internal::check_key(key));
+    auto c = pool_.lease();
+    if (!c) return c.error();
+    Txn t(**c);
+    MOAT_TRY(t.begin());
+    auto v = versioning_of(**c, bucket);
+    if (!v) return v.error();
+    DeleteOutcome out;
+    if (version_id.empty() && *v != Versioning::kUnversioned) {
+        // S3: DELETE without a version id on a versioned bucket adds a delete marker (even when
+        // the key does not exist); Suspended makes it the null version.
+        NewVersion nv;
+        nv.marker = true;
+        nv.attrs = internal::encode_attrs({});
+        auto added = add_version(**c, bucket, key, *v, nv, internal::now_ns());
+        if (!added) return added.error();
+        out.delete_marker = true;
+        out.version_id = added->second;
+    } else {
+        std::string vid = version_id.empty() ? "null" : std::string(version_id);
+        std::int64_t row = 0;
+        {
+            auto s = (*c)->prepare(
+                "SELECT id, marker FROM versions WHERE bucket = ? AND key = ? AND vid = ?");
+            s.bind(1, bucket).bind(2, key).bind(3, vid);
+            auto r = s.step();
+            if (!r) return r.error();
+            if (*r) {
+                row = s.i64(0);
+                out.delete_marker = s.i64(1) != 0;
+            }
+        }
+        // S3 answers 204 for a key or version that does not exist: deleting is idempotent.
+        if (row != 0) MOAT_TRY(remove_row(**c, row));
+        if (!version_id.empty()) out.version_id = vid;
+    }
+    MOAT_TRY(t.commit());
+    return out;
+}
+
+Result<ObjectInfo> LocalStore::copy(std::string_view src_bucket, std::string_view src_key,
+                                    std::string_view src_version, std::string_view dst_bucket,
+                                    std::string_view dst_key,
+                                    const std::optional<ObjectAttributes>& attrs) {
+    MOAT_TRY(internal::check_key(dst_key));
+    std::shared_lock maint(maint_mu_);
+    auto c = pool_.lease();
+    if (!c) return c.error();
+    Txn t(**c);
+    MOAT_TRY(t.begin());
+    std::int64_t src_row = 0;
+    auto src = find_version(**c, src_bucket, src_key, src_version, &src_row, false);
+    if (!src) return src.error();
+    auto v = versioning_of(**c, dst_bucket);
+    if (!v) return v.error();
+    NewVersion nv;
+    nv.size = src->size;
+    nv.etag = src->etag;
+    nv.sha256 = src->sha256;
+    nv.parts = src->parts;
+    ObjectAttributes a = attrs ? *attrs : src->attrs;
+    nv.attrs = internal::encode_attrs(a);
+    {
+        // Blobs are shared, not copied: the new version names the same segments.
+        auto s = (*c)->prepare("SELECT blob, size FROM segments WHERE version = ? ORDER BY idx");
+        s.bind(1, src_row);
+        for (;;) {
+            auto r = s.step();
+            if (!r) return r.error();
+            if (!*r) break;
+            nv.segments.emplace_back(s.i64(0), static_cast<std::uint64_t>(s.i64(1)));
+        }
+    }
+    std::int64_t now = internal::now_ns();
+    auto added = add_version(**c, dst_bucket, dst_key, *v, nv, now);
+    if (!added) return added.error();
+    MOAT_TRY(t.commit());
+    ObjectInfo o = std::move(*src);
+    o.bucket = std::string(dst_bucket);
+    o.key = std::string(dst_key);
+    o.version_id = added->second;
+    o.is_latest = true;
+    o.last_modified = internal::from_ns(now);
+    o.attrs = std::move(a);
+    return o;
+}
+
+}  // namespace moat::store

@@ -1,0 +1,147 @@
+// Manager scheduling with a fake clock and transport: a stored certificate is reused (no order
+// at restart), a due one is ordered, a failing CA is backed off and remembered in status.json.
+#include "acme/manager.h"
+
+#include <gtest/gtest.h>
+#include <openssl/pem.h>
+
+#include <filesystem>
+
+#include "acme/internal/crypto.h"
+#include "tls/internal_ca.h"
+
+namespace moat::acme {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::seconds;
+
+class ManagerTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/moat-acme-mgr.XXXXXX";
+        dir_ = ::mkdtemp(tmpl);
+        settings_.directory_url = "https://ca.test/dir";
+        settings_.state_dir = dir_ + "/acme";
+        settings_.challenge = ChallengeType::kHttp01;
+        cert_.name = "site.test";
+        cert_.names = {"site.test", "test.site.test"};
+        cert_.cert_file = dir_ + "/acme/certs/site.test/fullchain.pem";
+        cert_.key_file = dir_ + "/acme/certs/site.test/privkey.pem";
+        opts_.clock = [this] { return now_; };
+        opts_.random = [] { return 0.5; };
+        opts_.transport = [this](const edge::ClientRequest& r) -> Result<edge::ClientResponse> {
+            requests_.push_back(r.method + " " + r.url);
+            return make_error(Errc::kUnavailable, r.url + ": Connection refused");
+        };
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    // Stores a certificate for cert_.names issued by a private CA (90-day lifetime).
+    void store_cert() {
+        auto ca = tls::InternalCa::open_or_create(dir_ + "/ca");
+        ASSERT_TRUE(ca);
+        auto leaf = ca->issue(cert_.names);
+        ASSERT_TRUE(leaf);
+        ASSERT_TRUE(internal::make_dirs(dir_ + "/acme/certs/site.test", 0700));
+        BIO* b = BIO_new(BIO_s_mem());
+        PEM_write_bio_X509(b, (*leaf)->leaf());
+        char* p = nullptr;
+        long n = BIO_get_mem_data(b, &p);
+        std::string pem(p, static_cast<std::size_t>(n));
+        BIO_free(b);
+        ASSERT_TRUE(internal::write_file_atomic(cert_.cert_file, pem, 0644));
+        auto key = internal::private_key_pem((*leaf)->key());
+        ASSERT_TRUE(internal::write_file_atomic(cert_.key_file, *key, 0600));
+        not_after_ = (*leaf)->not_after();
+    }
+
+    std::unique_ptr<Manager> make() {
+        auto m = Manager::create(
+            settings_, {cert_}, std::make_shared<ChallengeBoard>(), [this] { ++changes_; }, opts_);
+        EXPECT_TRUE(m) << m.error().detail;
+        return m ? std::move(*m) : nullptr;
+    }
+
+    std::string dir_;
+    AcmeSettings settings_;
+    ManagedCert cert_;
+    ManagerOptions opts_;
+    std::chrono::system_clock::time_point now_ = std::chrono::system_clock::now();
+    std::chrono::system_clock::time_point not_after_;
+    std::vector<std::string> requests_;
+    int changes_ = 0;
+};
+
+TEST_F(ManagerTest, StoredCertificateIsReusedWithoutAnOrder) {
+    store_cert();
+    auto m = make();
+    auto next = m->run_due();
+    // Only the directory is read (to learn whether the CA offers ARI); nothing is ordered.
+    for (const auto& r : requests_) EXPECT_EQ(r, "GET https://ca.test/dir");
+    EXPECT_EQ(m->failed_orders(), 0u);
+    auto st = m->status();
+    ASSERT_EQ(st.size(), 1u);
+    EXPECT_TRUE(st[0].has_cert);
+    EXPECT_EQ(st[0].state(now_), "valid");
+    // Renewal at a third of the (90-day) lifetime left, checked again within the hour.
+    EXPECT_NEAR(std::chrono::duration<double>(not_after_ - st[0].renew_at).count() / 86400, 30,
+                0.1);
+    EXPECT_LE(next, now_ + hours(1));
+    EXPECT_EQ(changes_, 0);
+}
+
+TEST_F(ManagerTest, DueCertificateIsOrderedAndFailureBacksOff) {
+    store_cert();
+    now_ = not_after_ - hours(24 * 20);  // under a third left
+    auto m = make();
+    m->run_due();
+    ASSERT_FALSE(requests_.empty());
+    EXPECT_EQ(requests_[0], "GET https://ca.test/dir");
+    auto st = m->status();
+    EXPECT_EQ(st[0].failures, 1);
+    EXPECT_NE(st[0].last_error.find("Connection refused"), std::string::npos);
+    EXPECT_EQ(st[0].state(now_), "failing");
+    EXPECT_EQ(st[0].next_attempt, now_ + seconds(60));
+    // Before the backoff ends nothing is sent; after it, the next attempt backs off longer.
+    requests_.clear();
+    now_ += seconds(30);
+    m->run_due();
+    EXPECT_TRUE(requests_.empty());
+    EXPECT_EQ(m->failed_orders(), 1u);
+    now_ += seconds(31);
+    m->run_due();
+    EXPECT_FALSE(requests_.empty());
+    EXPECT_EQ(m->status()[0].failures, 2);
+    EXPECT_EQ(m->failed_orders(), 2u);
+    // The failure count survives a restart (status.json), so a crash loop cannot hammer the CA.
+    auto text = internal::read_file(dir_ + "/acme/certs/site.test/status.json");
+    ASSERT_TRUE(text);
+    auto saved = status_from_json(*text);
+    ASSERT_TRUE(saved);
+    EXPECT_EQ(saved->failures, 2);
+    requests_.clear();
+    auto again = make();
+    again->run_due();
+    for (const auto& r : requests_) EXPECT_EQ(r, "GET https://ca.test/dir");  // ARI probe only
+    EXPECT_EQ(again->failed_orders(), 0u);
+    EXPECT_EQ(again->status()[0].failures, 2);
+}
+
+TEST_F(ManagerTest, MissingCertificateIsOrderedAtOnce) {
+    auto m = make();
+    m->run_due();
+    ASSERT_FALSE(requests_.empty());
+    EXPECT_EQ(m->status()[0].state(now_), "failing");
+    EXPECT_FALSE(m->status()[0].has_cert);
+}
+
+TEST_F(ManagerTest, RefusesDns01WithoutSettings) {
+    settings_.challenge = ChallengeType::kDns01;
+    auto m = Manager::create(settings_, {cert_}, std::make_shared<ChallengeBoard>(), {}, opts_);
+    ASSERT_FALSE(m);
+    EXPECT_NE(m.error().detail.find("dns-01"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace moat::acme

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Two moat processes sharing one data_dir (as a cluster shares a store): the ACME lease lock in
+# <data_dir>/acme/order.lock lets only one of them order; the other notices the new files on
+# its next check and swaps the same certificate into its own edge. dns-01 so that either
+# process could have answered the challenge.
+source "$(dirname "$0")/lib.sh"
+source "$HERE/../acme/peers.sh"
+
+PORT_A=$(free_port)
+PORT_B=$(free_port)
+peers_ca
+knot_start "$(free_port)"
+pebble_start "$(free_port)" "$(free_port)" "$(free_port)" "$(free_port)" 7776000
+make_site "$T/site" prod
+
+config() {  # config FILE PORT
+    cat > "$1" <<EOF
+data_dir = "$T/data"
+
+[edge]
+https = ["127.0.0.1:$2"]
+http = []
+metrics = ""
+workers = 1
+access_log = false
+
+[sites."site.example.test"]
+root = "$T/site"
+tls = "acme"
+
+[acme]
+directory = "https://127.0.0.1:$PEBBLE_PORT/dir"
+ca_bundle = "$T/ca/ca.pem"
+
+[acme.dns]
+server = "127.0.0.1:$KNOT_PORT"
+tsig_name = "$TSIG_NAME"
+tsig_secret = "$TSIG_SECRET"
+propagation_timeout = "20s"
+EOF
+}
+config "$T/a.toml" "$PORT_A"
+config "$T/b.toml" "$PORT_B"
+
+# Start both at once (the seal key is created by the first; give it a head start of a moment).
+"$MOAT" serve --config "$T/a.toml" > "$T/a.log" 2>&1 &
+PIDS+=($!)
+sleep 0.2
+"$MOAT" serve --config "$T/b.toml" > "$T/b.log" 2>&1 &
+PIDS+=($!)
+wait_port "$PORT_A"
+wait_port "$PORT_B"
+
+HTTPS_PORT=$PORT_A
+sa=$(wait_cert site.example.test 40) || { fail "A serves no certificate"; cat "$T/a.log"; }
+HTTPS_PORT=$PORT_B
+sb=$(wait_cert site.example.test 40) || { fail "B serves no certificate"; cat "$T/b.log"; }
+expect_eq "both serve the same certificate" "$sb" "$sa"
+orders=$(cat "$T/a.log" "$T/b.log" | grep -c 'ordering certificate' || true)
+expect_eq "exactly one process ordered" "$orders" 1
+expect_eq "pebble saw one order" "$(grep -c 'Issued certificate serial' "$T/pebble/pebble.log" || true)" 1
+expect_match "the other waited for the lock" "$(cat "$T/a.log" "$T/b.log")" 'order deferred name=site.example.test reason=ACME lock .* held by'
+expect_match "and swapped the new files in" "$(cat "$T/a.log" "$T/b.log")" 'certificates swapped in after ACME issuance'
+finish

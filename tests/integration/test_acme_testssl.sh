@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# testssl.sh (Debian 3.0.8) against a site whose certificate moat obtained from pebble over
+# ACME: protocols, cipher lists, forward secrecy, server defaults (the ACME chain) and headers,
+# with pebble's root as the extra CA. Nothing may rate above LOW (WARN only for the scanner's
+# own engine_problem). The vulnerability checks (-U) are left to test runs with time to spare:
+# on a loaded 2-core machine they pushed the scan past two minutes.
+source "$(dirname "$0")/lib.sh"
+source "$HERE/../acme/peers.sh"
+command -v testssl >/dev/null || { echo "testssl not installed: skipped"; exit 0; }
+
+HTTPS_PORT=$(free_port)
+HTTP_PORT=$(free_port)
+peers_ca
+knot_start "$(free_port)"
+pebble_start "$(free_port)" "$(free_port)" "$HTTP_PORT" "$(free_port)" 7776000
+make_site "$T/site" prod
+
+cat > "$T/moat.toml" <<EOF
+data_dir = "$T/data"
+[edge]
+https = ["127.0.0.1:$HTTPS_PORT"]
+http = ["127.0.0.1:$HTTP_PORT"]
+metrics = ""
+workers = 2
+[sites."site.example.test"]
+root = "$T/site"
+tls = "acme"
+[acme]
+directory = "https://127.0.0.1:$PEBBLE_PORT/dir"
+ca_bundle = "$T/ca/ca.pem"
+challenge = "http-01"
+EOF
+moat_start serve --config "$T/moat.toml"
+wait_cert site.example.test 30 >/dev/null || { fail "no certificate issued"; cat "$T/moat.log"; finish; }
+
+t0=$(date +%s)
+timeout 120 testssl --quiet --color 0 --warnings off --nodns none --ip 127.0.0.1 \
+    --add-ca "$T/pebble/root.pem" --jsonfile "$T/tls.json" -p -s -f -S -h \
+    "https://site.example.test:$HTTPS_PORT/" > "$T/testssl.out" 2>&1 || true
+echo "testssl took $(( $(date +%s) - t0 )) s"
+[ -s "$T/tls.json" ] || { fail "testssl wrote no JSON"; tail -20 "$T/testssl.out"; finish; }
+bad=$(python3 - "$T/tls.json" <<'PY'
+import json, sys
+allowed_warn = {"engine_problem"}
+for f in json.load(open(sys.argv[1])):
+    sev = f.get("severity", "")
+    if sev in ("MEDIUM", "HIGH", "CRITICAL") or (sev == "WARN" and f.get("id") not in allowed_warn):
+        print(f'{f.get("id")} {sev}: {f.get("finding")}')
+PY
+)
+expect_eq "testssl: nothing above LOW" "$bad" ""
+ids=$(python3 -c 'import json,sys; print(" ".join(f["id"]+"="+f["finding"].replace(" ","_") for f in json.load(open(sys.argv[1])) if f["id"] in ("TLS1","TLS1_1","TLS1_3","cert_chain_of_trust","cert_trust")))' "$T/tls.json")
+echo "$ids"
+expect_match "TLS 1.0 not offered" "$ids" 'TLS1=not_offered'
+expect_match "TLS 1.3 offered" "$ids" 'TLS1_3=offered'
+expect_match "ACME chain trusted via pebble's root" "$ids" 'cert_chain_of_trust=passed'
+finish

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The TLS-RPT receiver (RFC 8460 §5.3) on [mail] tlsrpt_listen: real-shaped reports (the RFC
+# sample with mx-host as a string, Google-style arrays, Microsoft-style zoneless dates) POSTed
+# as application/tlsrpt+gzip and +json are stored once per report-id and summarised by
+# `moat mail reports`; a gzip bomb, malformed JSON, an oversized body, a wrong content type,
+# a report for someone else's domain and GET are refused with 4xx and change nothing.
+source "$(dirname "$0")/lib.sh"
+
+HTTPS_PORT=$(free_port)
+RPT_PORT=$(free_port)
+export CA="$T/data/ca/root.crt"
+DATA="$(cd "$(dirname "$0")/../data/mail/tlsrpt" && pwd)"
+make_site "$T/site" prod
+
+cat > "$T/moat.toml" <<EOF
+data_dir = "$T/data"
+[edge]
+https = ["127.0.0.1:$HTTPS_PORT"]
+http = []
+metrics = ""
+workers = 1
+[sites."site.moat.test"]
+root = "$T/site"
+[mail]
+tlsrpt_listen = ["127.0.0.1:$RPT_PORT"]
+tlsrpt_max_body = 65536
+tlsrpt_max_inflated = 1048576
+[mail."company-y.example"]
+mode = "testing"
+mx = ["*.mail.company-y.example"]
+tlsrpt = ["https://mta-sts.company-y.example/tlsrpt"]
+EOF
+moat_start serve --config "$T/moat.toml"
+wait_port "$RPT_PORT" || { cat "$T/moat.log"; exit 1; }
+
+URL="https://mta-sts.company-y.example:$RPT_PORT/tlsrpt"
+post() {  # post CONTENT_TYPE FILE -> "status"
+    mcurl --resolve "mta-sts.company-y.example:$RPT_PORT:127.0.0.1" -o "$T/resp" -w '%{http_code}' \
+        -H "Content-Type: $1" --data-binary "@$2" "$URL"
+}
+stored() { find "$T/data/tlsrpt" -type f -name '*.json' 2>/dev/null | wc -l | tr -d ' '; }
+
+gzip -c "$DATA/rfc8460.json" > "$T/rfc.json.gz"
+gzip -c "$DATA/google.json" > "$T/google.json.gz"
+expect_eq "RFC sample as gzip: 201" "$(post application/tlsrpt+gzip "$T/rfc.json.gz")" "201"
+expect_eq "the same report again (json): 200 duplicate" "$(post application/tlsrpt+json "$DATA/rfc8460.json")" "200"
+expect_eq "Google-style gzip: 201" "$(post application/tlsrpt+gzip "$T/google.json.gz")" "201"
+expect_eq "Microsoft-style json: 201" "$(post 'application/tlsrpt+json; charset=utf-8' "$DATA/microsoft.json")" "201"
+expect_eq "three reports stored" "$(stored)" "3"
+
+# Refusals: nothing changes.
+head -c 20000000 /dev/zero | gzip -c > "$T/bomb.gz"     # ~20 KB on the wire, 20 MB inflated
+expect_eq "gzip bomb: 413" "$(post application/tlsrpt+gzip "$T/bomb.gz")" "413"
+printf '{"organization-name": "x", "report-id": ' > "$T/broken.json"
+expect_eq "malformed JSON: 400" "$(post application/tlsrpt+json "$T/broken.json")" "400"
+head -c 200000 /dev/zero | tr '\0' ' ' > "$T/big.json"
+expect_eq "oversized body: 413" "$(post application/tlsrpt+json "$T/big.json")" "413"
+expect_eq "wrong content type: 415" "$(post text/html "$DATA/google.json")" "415"
+expect_eq "policies not an array: 400" "$(post application/tlsrpt+json "$DATA/policies_object.json")" "400"
+sed 's/company-y\.example/elsewhere.example/g; s/2026-11-27T00:00:00Z_/other_/' "$DATA/google.json" > "$T/other.json"
+expect_eq "someone else's domain: 403" "$(post application/tlsrpt+json "$T/other.json")" "403"
+head -c 40 "$T/google.json.gz" > "$T/trunc.gz"
+expect_eq "truncated gzip: 400" "$(post application/tlsrpt+gzip "$T/trunc.gz")" "400"
+get=$(mcurl --resolve "mta-sts.company-y.example:$RPT_PORT:127.0.0.1" -o /dev/null -w '%{http_code}' "$URL")
+expect_eq "GET: 405" "$get" "405"
+expect_eq "refusals stored nothing" "$(stored)" "3"
+
+# HTTP/1.1 only on this listener (ALPN), even when the client offers h2.
+alpn=$(mcurl --http2 --resolve "mta-sts.company-y.example:$RPT_PORT:127.0.0.1" -o /dev/null \
+    -w '%{http_version}' -H 'Content-Type: application/tlsrpt+json' --data-binary "@$DATA/google.json" "$URL")
+expect_eq "ALPN picks HTTP/1.1" "$alpn" "1.1"
+
+sum=$("$MOAT" mail reports company-y.example --config "$T/moat.toml")
+expect_match "summary totals" "$sum" "3 report\(s\), 5375 successful and 305 failed session"
+expect_match "summary by organisation" "$sum" "Google Inc\. +reports +1 +ok +42"
+expect_match "summary by failure type" "$sum" "certificate-expired +100"
+expect_match "summary by MX" "$sum" "mx2\.mail\.company-y\.example +200"
+expect_match "summary by day" "$sum" "2016-04-01 +reports +1 +ok +5326 +failed +303"
+json=$("$MOAT" mail reports company-y.example --config "$T/moat.toml" --json)
+expect_eq "json summary parses" "$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["failure"])')" "305"
+finish
