@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "acme/caa.h"
 #include "cli/commands.h"
 #include "config/config.h"
 #include "config/values.h"
@@ -55,9 +56,7 @@ void caa_for(const config::Config& cfg, const std::string& name, mail::PlanInput
         if (std::find(c.names.begin(), c.names.end(), name) == c.names.end()) continue;
         switch (c.source) {
             case tls::CertSource::kAcme:
-                // TODO(mail): take the directory from AcmeSettings when src/acme has one.
-                in.caa_issuers.push_back(mail::caa_issuer_for_directory(
-                    "https://acme-v02.api.letsencrypt.org/directory"));
+                in.caa_issuers.push_back(acme::caa_issuer_domain(cfg.acme.directory_url));
                 return;
             case tls::CertSource::kInternal:
                 in.caa_note = "the certificate of " + name +

@@ -53,20 +53,6 @@ std::string joined_txt(const std::string& rdata) {
 
 }  // namespace
 
-std::string caa_issuer_for_directory(std::string_view url) {
-    std::string_view rest = url;
-    if (auto p = rest.find("://"); p != std::string_view::npos) rest.remove_prefix(p + 3);
-    rest = rest.substr(0, rest.find_first_of("/:?#"));
-    std::string host = grammar::to_lower(rest);
-    // The host itself or a sub-domain of letsencrypt.org (acme-v02.api..., staging too).
-    const std::string_view le = "letsencrypt.org";
-    std::string_view h = host;
-    bool is_le = h == le || (h.size() > le.size() && h.substr(h.size() - le.size()) == le &&
-                             h[h.size() - le.size() - 1] == '.');
-    if (is_le) return std::string(le);
-    return host;
-}
-
 DnsPlan plan_mail(const MailDomain& d, const std::string& id, const PlanInputs& in) {
     DnsPlan p;
     const std::string host = "mta-sts." + d.domain;

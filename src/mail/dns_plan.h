@@ -33,11 +33,6 @@ struct PlanInputs {
     std::string caa_note;                  // why there is no CAA (internal CA, own files)
 };
 
-// CAA issuer domain of an ACME directory (RFC 8659 §4.2 issuer-domain-name): "letsencrypt.org"
-// for Let's Encrypt's directories, the directory's host otherwise.
-// TODO(mail): use src/acme's CAA issuer function once it lands.
-std::string caa_issuer_for_directory(std::string_view directory_url);
-
 // Records for an MTA-STS policy domain served by moat, with the current TXT id.
 DnsPlan plan_mail(const MailDomain& d, const std::string& id, const PlanInputs& in);
 // Records for an ordinary site: A/AAAA and CAA for each host name.

@@ -58,16 +58,6 @@ TEST(DnsPlan, SiteHasAddressesAndCaaPerHost) {
     EXPECT_EQ(plan.records[2].name, "www.example.com");
 }
 
-TEST(CaaIssuer, LetsEncryptOrTheDirectoryHost) {
-    EXPECT_EQ(caa_issuer_for_directory("https://acme-v02.api.letsencrypt.org/directory"),
-              "letsencrypt.org");
-    EXPECT_EQ(caa_issuer_for_directory("https://acme-staging-v02.api.letsencrypt.org/directory"),
-              "letsencrypt.org");
-    EXPECT_EQ(caa_issuer_for_directory("https://acme.zerossl.com/v2/DV90"), "acme.zerossl.com");
-    EXPECT_EQ(caa_issuer_for_directory("https://127.0.0.1:14000/dir"), "127.0.0.1");
-    EXPECT_EQ(caa_issuer_for_directory("https://notletsencrypt.org/dir"), "notletsencrypt.org");
-}
-
 }  // namespace
 }  // namespace moat::mail
 

@@ -82,6 +82,18 @@ TEST(PolicyRouter, PlainHttpGetsNoPolicyAndNoRedirect) {
     EXPECT_EQ(header(r, "location"), "");
 }
 
+TEST(PolicyRouter, AcmeHttp01ChallengesOnPlainHttpGoToTheNextHandler) {
+    // The policy host's own certificate may be ordered over http-01 (RFC 8555 §8.3); the
+    // challenge handler sits behind the router.
+    Fixture f;
+    EXPECT_EQ(f.get("mta-sts.example.com", "/.well-known/acme-challenge/tok", false).status, 299);
+    EXPECT_EQ(f.next->calls, 1);
+    // Over HTTPS, and for any other plain-HTTP path, the router answers itself.
+    EXPECT_EQ(f.get("mta-sts.example.com", "/.well-known/acme-challenge/tok", true).status, 404);
+    EXPECT_EQ(f.get("mta-sts.example.com", "/.well-known/acme-challengex", false).status, 403);
+    EXPECT_EQ(f.next->calls, 1);
+}
+
 TEST(PolicyRouter, OnlyGetAndHead) {
     Fixture f;
     auto r = f.get("mta-sts.example.com", "/.well-known/mta-sts.txt", true, edge::Method::kOther);
