@@ -66,15 +66,17 @@ public:
 };
 
 struct ServiceRequest {
-    std::string method;  // as sent
-    std::string target;  // request-target as sent
-    std::string path;    // before '?', still percent-encoded
-    std::string query;   // after '?', without it
-    std::string host;    // Host header, lower-cased, without the port
+    std::string method;      // as sent
+    std::string target;      // request-target as sent
+    std::string path;        // before '?', still percent-encoded
+    std::string query;       // after '?', without it
+    std::string host;        // Host header, lower-cased, without the port
     ServiceHeaders headers;  // names lower-cased, values as sent, in order
     bool secure = false;
     std::string peer_ip;
     std::uint16_t local_port = 0;
+    std::string tls_version;  // "TLSv1.3" (OpenSSL's names); empty over plain HTTP
+    std::string tls_cipher;   // "TLS_AES_128_GCM_SHA256"; empty over plain HTTP
     std::chrono::system_clock::time_point received;
     ServiceBody* body = nullptr;  // never null while handle() runs
 

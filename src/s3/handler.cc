@@ -245,6 +245,8 @@ void S3Handler::handle(edge::ServiceRequest& req, edge::ServiceResponse& raw_res
         r.signature_version = a.anonymous ? "" : "SigV4";
         r.auth_type = a.anonymous ? "" : a.presigned ? "QueryString" : "AuthHeader";
         r.host_header = std::string(req.header("host"));
+        r.tls_version = req.tls_version;
+        r.cipher_suite = req.tls_cipher;
         access_log_->record(r);
     }
 }

@@ -191,6 +191,8 @@ private:
         }
         req.secure = io_->secure();
         req.peer_ip = peer_.peer_ip;
+        req.tls_version = io_->tls_version();
+        req.tls_cipher = io_->tls_cipher();
         req.local_port = peer_.local_port;
         req.received = std::chrono::system_clock::now();
         const int version = head_.version;

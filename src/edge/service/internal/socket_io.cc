@@ -38,6 +38,13 @@ int poll_ms(Deadline deadline) {
 
 SocketIo::SocketIo(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
 
+std::string SocketIo::tls_version() const { return ssl_ ? SSL_get_version(ssl_) : ""; }
+
+std::string SocketIo::tls_cipher() const {
+    const SSL_CIPHER* c = ssl_ ? SSL_get_current_cipher(ssl_) : nullptr;
+    return c ? SSL_CIPHER_get_name(c) : "";
+}
+
 SocketIo::~SocketIo() {
     if (ssl_) SSL_free(ssl_);
     ::close(fd_);

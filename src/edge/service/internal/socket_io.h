@@ -29,6 +29,9 @@ public:
     SocketIo& operator=(const SocketIo&) = delete;
 
     bool secure() const { return ssl_ != nullptr; }
+    // The negotiated protocol and cipher after the handshake (empty over plain HTTP).
+    std::string tls_version() const;
+    std::string tls_cipher() const;
     int fd() const { return fd_; }
 
     // The TLS handshake (no-op for plain). kUnavailable on timeout, kDenied when it fails.
