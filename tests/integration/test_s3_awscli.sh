@@ -4,41 +4,10 @@
 # compare trees; versions and restoring an old one; a 100 MiB multipart upload checked by
 # SHA-256; presigned GET; wrong secret; anonymous access; lifecycle configuration.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/s3_lib.sh"
 
-HTTPS_PORT=$(free_port)
-HTTP_PORT=$(free_port)
-S3_PORT=$(free_port)
-D="$T/data"
-mkdir -p "$D"
-# --demo keeps an existing moat.toml: this one moves every listener to free ports.
-cat > "$D/moat.toml" <<TOML
-data_dir = "."
-[edge]
-https = ["127.0.0.1:$HTTPS_PORT"]
-http = ["127.0.0.1:$HTTP_PORT"]
-metrics = ""
-workers = 1
-[s3]
-listen = ["127.0.0.1:$S3_PORT"]
-hosts = ["localhost", "s3.moat.test"]
-[sites."localhost"]
-root = "demo/production"
-TOML
-moat_start serve --demo --data "$D"
-wait_port "$S3_PORT"
-for _ in $(seq 50); do [ -s "$D/demo-s3-credentials" ] && break; sleep 0.1; done
-export CA="$D/ca/root.crt"
-EP="https://localhost:$S3_PORT"
-export AWS_SHARED_CREDENTIALS_FILE="$D/demo-s3-credentials" AWS_PROFILE=moat-demo
-export AWS_CONFIG_FILE="$T/aws-config"
-# aws-cli v1 presigns with SigV2 unless told otherwise; moat speaks SigV4 only.
-printf '[profile moat-demo]\nregion = us-east-1\ns3 =\n    addressing_style = path\n    signature_version = s3v4\n' \
-    > "$AWS_CONFIG_FILE"
-s3() {
-    local quiet=()
-    if [ "$1" = s3 ] && [[ "$2" =~ ^(cp|mv|rm|sync)$ ]]; then quiet=(--only-show-errors); fi
-    timeout 120 aws --endpoint-url "$EP" --ca-bundle "$CA" "$@" "${quiet[@]}"
-}
+s3_demo_config '["localhost", "s3.moat.test"]'
+s3_demo_up
 quiet() { "$@" > /dev/null; }
 ext_of() { echo html css js txt svg | cut -d' ' -f$(($1 % 5 + 1)); }
 

@@ -5,31 +5,10 @@
 # aws-chunked and HTTP bodies. Each gets its S3 error, nothing is stored, and the server keeps
 # serving.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/s3_lib.sh"
 
-HTTPS_PORT=$(free_port)
-HTTP_PORT=$(free_port)
-S3_PORT=$(free_port)
-D="$T/data"
-mkdir -p "$D"
-cat > "$D/moat.toml" <<TOML
-data_dir = "."
-[edge]
-https = ["127.0.0.1:$HTTPS_PORT"]
-http = ["127.0.0.1:$HTTP_PORT"]
-metrics = ""
-workers = 1
-[s3]
-listen = ["127.0.0.1:$S3_PORT"]
-hosts = ["localhost"]
-[sites."localhost"]
-root = "demo/production"
-TOML
-moat_start serve --demo --data "$D"
-wait_port "$S3_PORT"
-for _ in $(seq 50); do [ -s "$D/demo-s3-credentials" ] && break; sleep 0.1; done
-export CA="$D/ca/root.crt"
-AK=$(awk '/^aws_access_key_id/ {print $3}' "$D/demo-s3-credentials")
-SK=$(awk '/^aws_secret_access_key/ {print $3}' "$D/demo-s3-credentials")
+s3_demo_config
+s3_demo_up
 
 cat > "$T/bad.py" <<'PY'
 import base64, hashlib, re, socket, ssl, sys, zlib

@@ -3,32 +3,10 @@
 # DeleteObjects, Content-MD5) and boto3 (ListObjectsV2 paging, conditional GET, ranges, a
 # skewed clock), against `moat serve --demo` and its demo deployer key.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/s3_lib.sh"
 
-HTTPS_PORT=$(free_port)
-HTTP_PORT=$(free_port)
-S3_PORT=$(free_port)
-D="$T/data"
-mkdir -p "$D"
-cat > "$D/moat.toml" <<TOML
-data_dir = "."
-[edge]
-https = ["127.0.0.1:$HTTPS_PORT"]
-http = ["127.0.0.1:$HTTP_PORT"]
-metrics = ""
-workers = 1
-[s3]
-listen = ["127.0.0.1:$S3_PORT"]
-hosts = ["localhost"]
-[sites."localhost"]
-root = "demo/production"
-TOML
-moat_start serve --demo --data "$D"
-wait_port "$S3_PORT"
-for _ in $(seq 50); do [ -s "$D/demo-s3-credentials" ] && break; sleep 0.1; done
-export CA="$D/ca/root.crt"
-EP="https://localhost:$S3_PORT"
-AK=$(awk '/^aws_access_key_id/ {print $3}' "$D/demo-s3-credentials")
-SK=$(awk '/^aws_secret_access_key/ {print $3}' "$D/demo-s3-credentials")
+s3_demo_config
+s3_demo_up
 
 make_site "$T/site" prod
 for i in $(seq 40); do printf 'page %s\n' "$i" > "$T/site/docs/p$i.html"; done

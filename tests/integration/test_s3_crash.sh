@@ -4,35 +4,11 @@
 # acknowledged object reads back byte-exact, and every listed object is whole (each key's
 # bytes are known in advance, so a partial or mixed object cannot pass).
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/s3_lib.sh"
 
-HTTPS_PORT=$(free_port)
-HTTP_PORT=$(free_port)
-S3_PORT=$(free_port)
-D="$T/data"
-mkdir -p "$D"
-cat > "$D/moat.toml" <<TOML
-data_dir = "."
-[edge]
-https = ["127.0.0.1:$HTTPS_PORT"]
-http = ["127.0.0.1:$HTTP_PORT"]
-metrics = ""
-workers = 1
-[s3]
-listen = ["127.0.0.1:$S3_PORT"]
-hosts = ["localhost"]
-[sites."localhost"]
-root = "demo/production"
-TOML
-start_moat() {
-    moat_start serve --demo --data "$D"
-    wait_port "$S3_PORT"
-    for _ in $(seq 50); do [ -s "$D/demo-s3-credentials" ] && break; sleep 0.1; done
-}
+s3_demo_config
+start_moat() { s3_demo_up; }
 start_moat
-export CA="$D/ca/root.crt"
-EP="https://localhost:$S3_PORT"
-AK=$(awk '/^aws_access_key_id/ {print $3}' "$D/demo-s3-credentials")
-SK=$(awk '/^aws_secret_access_key/ {print $3}' "$D/demo-s3-credentials")
 
 cat > "$T/crash.py" <<'PY'
 import hashlib, os, random, sys

@@ -4,37 +4,10 @@
 # the rule's prefix disappear on time, current versions and keys outside the prefix stay, and
 # an Expiration rule hides current versions behind a delete marker.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/s3_lib.sh"
 
-HTTPS_PORT=$(free_port)
-HTTP_PORT=$(free_port)
-S3_PORT=$(free_port)
-D="$T/data"
-mkdir -p "$D"
-cat > "$D/moat.toml" <<TOML
-data_dir = "."
-[edge]
-https = ["127.0.0.1:$HTTPS_PORT"]
-http = ["127.0.0.1:$HTTP_PORT"]
-metrics = ""
-workers = 1
-[store]
-day_seconds = 2
-lifecycle_interval = "1s"
-[s3]
-listen = ["127.0.0.1:$S3_PORT"]
-hosts = ["localhost"]
-[sites."localhost"]
-root = "demo/production"
-TOML
-moat_start serve --demo --data "$D"
-wait_port "$S3_PORT"
-for _ in $(seq 50); do [ -s "$D/demo-s3-credentials" ] && break; sleep 0.1; done
-export CA="$D/ca/root.crt"
-EP="https://localhost:$S3_PORT"
-export AWS_SHARED_CREDENTIALS_FILE="$D/demo-s3-credentials" AWS_PROFILE=moat-demo
-export AWS_CONFIG_FILE="$T/aws-config"
-printf '[profile moat-demo]\nregion = us-east-1\ns3 =\n    addressing_style = path\n' > "$AWS_CONFIG_FILE"
-s3() { timeout 60 aws --endpoint-url "$EP" --ca-bundle "$CA" "$@"; }
+s3_demo_config "" "" $'[store]\nday_seconds = 2\nlifecycle_interval = "1s"'
+s3_demo_up
 versions() {  # versions KEY: how many versions (not markers) the key has
     s3 s3api list-object-versions --bucket content --prefix "$1" --query 'length(Versions || `[]`)'
 }

@@ -4,40 +4,18 @@
 # here), and the edge's finished CloudFront-format log files under CloudFront/<env>/<site>/,
 # after which the data folder no longer holds them. Read back with aws-cli.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/s3_lib.sh"
 
-HTTPS_PORT=$(free_port)
-HTTP_PORT=$(free_port)
-S3_PORT=$(free_port)
-D="$T/data"
+s3_demo_config "" 'access_log_flush = "1s"'
 mkdir -p "$D/logs/CloudFront/production/localhost"
-cat > "$D/moat.toml" <<TOML
-data_dir = "."
-[edge]
-https = ["127.0.0.1:$HTTPS_PORT"]
-http = ["127.0.0.1:$HTTP_PORT"]
-metrics = ""
-workers = 1
-[s3]
-listen = ["127.0.0.1:$S3_PORT"]
-hosts = ["localhost"]
-access_log_flush = "1s"
-[sites."localhost"]
-root = "demo/production"
-TOML
 # A log file of an hour long past, left in the data folder by an earlier run.
 OLD="$D/logs/CloudFront/production/localhost/E2TESTDIST.2020-01-01-00.0a1b2c3d.gz"
 printf '#Version: 1.0\n#Fields: date time\n2020-01-01\t00:00:01\n' | gzip -c > "$OLD"
 touch -d '2020-01-01 01:00:00' "$OLD"
 cp "$OLD" "$T/old.gz"
 
-moat_start serve --demo --data "$D"
-wait_port "$S3_PORT"
-for _ in $(seq 50); do [ -s "$D/demo-s3-credentials" ] && break; sleep 0.1; done
-export AWS_SHARED_CREDENTIALS_FILE="$D/demo-s3-credentials" AWS_PROFILE=moat-demo
-export AWS_CONFIG_FILE="$T/aws-config"
-printf '[profile moat-demo]\nregion = us-east-1\ns3 =\n    addressing_style = path\n' > "$AWS_CONFIG_FILE"
+s3_demo_up
 unset AWS_CA_BUNDLE
-s3() { timeout 60 aws --endpoint-url "https://localhost:$S3_PORT" --ca-bundle "$D/ca/root.crt" "$@"; }
 
 echo "hello logs" > "$T/a.txt"
 check "put an object" s3 s3 cp "$T/a.txt" "s3://content/testing/logged key.txt" --only-show-errors
@@ -84,5 +62,5 @@ check "shipped bytes identical" cmp "$T/old.gz" "$T/shipped.gz"
 for _ in $(seq 20); do [ -e "$OLD" ] || break; sleep 0.1; done
 if [ -e "$OLD" ]; then fail "the shipped file is still in the data folder"; else pass "local copy removed after the store acknowledged it"; fi
 # This hour's file (from the requests above, if any) stays local until its hour is over.
-CA="$D/ca/root.crt" check "edge still serves" mcurl -o /dev/null "https://localhost:$HTTPS_PORT/"
+check "edge still serves" mcurl -o /dev/null "https://localhost:$HTTPS_PORT/"
 finish
