@@ -34,7 +34,7 @@ moat_start serve --config "$T/moat.toml"
 wait_cert site.example.test 30 >/dev/null || { fail "no certificate issued"; cat "$T/moat.log"; finish; }
 
 t0=$(date +%s)
-timeout 120 testssl --quiet --color 0 --warnings off --nodns none --ip 127.0.0.1 \
+timeout 300 testssl --quiet --color 0 --warnings off --nodns none --ip 127.0.0.1 \
     --add-ca "$T/pebble/root.pem" --jsonfile "$T/tls.json" -p -s -f -S -h \
     "https://site.example.test:$HTTPS_PORT/" > "$T/testssl.out" 2>&1 || true
 echo "testssl took $(( $(date +%s) - t0 )) s"
