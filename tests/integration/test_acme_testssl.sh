@@ -33,13 +33,16 @@ EOF
 moat_start serve --config "$T/moat.toml"
 wait_cert site.example.test 30 >/dev/null || { fail "no certificate issued"; cat "$T/moat.log"; finish; }
 
-t0=$(date +%s)
-timeout 300 testssl --quiet --color 0 --warnings off --nodns none --ip 127.0.0.1 \
-    --add-ca "$T/pebble/root.pem" --jsonfile "$T/tls.json" -p -s -f -S -h \
-    "https://site.example.test:$HTTPS_PORT/" > "$T/testssl.out" 2>&1 || true
-echo "testssl took $(( $(date +%s) - t0 )) s"
-[ -s "$T/tls.json" ] || { fail "testssl wrote no JSON"; tail -20 "$T/testssl.out"; finish; }
-bad=$(python3 - "$T/tls.json" <<'PY'
+# run_testssl: one scan into $T/tls.json; prints every finding above LOW (WARN included).
+run_testssl() {
+    local t0; t0=$(date +%s)
+    rm -f "$T/tls.json"
+    timeout 300 testssl --quiet --color 0 --warnings off --nodns none --ip 127.0.0.1 \
+        --add-ca "$T/pebble/root.pem" --jsonfile "$T/tls.json" -p -s -f -S -h \
+        "https://site.example.test:$HTTPS_PORT/" > "$T/testssl.out" 2>&1 || true
+    echo "testssl took $(( $(date +%s) - t0 )) s" >&2
+    [ -s "$T/tls.json" ] || { echo "testssl wrote no JSON"; tail -20 "$T/testssl.out" >&2; return; }
+    python3 - "$T/tls.json" <<'PY'
 import json, sys
 allowed_warn = {"engine_problem"}
 for f in json.load(open(sys.argv[1])):
@@ -47,7 +50,15 @@ for f in json.load(open(sys.argv[1])):
     if sev in ("MEDIUM", "HIGH", "CRITICAL") or (sev == "WARN" and f.get("id") not in allowed_warn):
         print(f'{f.get("id")} {sev}: {f.get("finding")}')
 PY
-)
+}
+bad=$(run_testssl)
+# testssl reports a check it could not finish ("connect problem", seen on a loaded machine in its
+# session-resumption step) as WARN: that is the scanner's, not a finding. Scan once more; a real
+# finding shows again.
+if [ -n "$bad" ] && ! printf '%s\n' "$bad" | grep -qv 'connect problem'; then
+    echo "testssl could not finish a check ($bad); scanning again"
+    bad=$(run_testssl)
+fi
 expect_eq "testssl: nothing above LOW" "$bad" ""
 ids=$(python3 -c 'import json,sys; print(" ".join(f["id"]+"="+f["finding"].replace(" ","_") for f in json.load(open(sys.argv[1])) if f["id"] in ("TLS1","TLS1_1","TLS1_3","cert_chain_of_trust","cert_trust")))' "$T/tls.json")
 echo "$ids"
