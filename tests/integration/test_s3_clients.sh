@@ -134,7 +134,15 @@ ok("copy REPLACE", s3.head_object(Bucket="content", Key="testing/boto/a b+c.txt"
 
 # A client clock one hour behind: 403 RequestTimeTooSkewed (SigV4 allows 15 minutes).
 late = datetime.datetime.utcnow() - datetime.timedelta(hours=1)
-with mock.patch.object(botocore.auth, "get_current_datetime", lambda *a, **k: late):
+if hasattr(botocore.auth, "get_current_datetime"):  # botocore >= 1.34
+    skew = mock.patch.object(botocore.auth, "get_current_datetime", lambda *a, **k: late)
+else:  # Debian 12's botocore 1.29 signs with datetime.datetime.utcnow()
+    class Late(datetime.datetime):
+        @classmethod
+        def utcnow(cls):
+            return late
+    skew = mock.patch.object(botocore.auth.datetime, "datetime", Late)
+with skew:
     ok("skewed clock", code(lambda: s3.list_objects_v2(Bucket="content")) == "RequestTimeTooSkewed")
 ok("server still answers", s3.head_bucket(Bucket="content")["ResponseMetadata"]["HTTPStatusCode"] == 200)
 sys.exit(1 if fails else 0)
