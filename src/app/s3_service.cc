@@ -1,7 +1,6 @@
 #include "app/s3_service.h"
 
 #include <fmt/format.h>
-#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -11,20 +10,6 @@
 
 namespace moat::app {
 namespace {
-
-// The S3 listener speaks HTTP/1.1 only (edge/service.h): S3 clients use it, and offering h2 in
-// ALPN would make curl or Go clients (rclone) start HTTP/2 on a server that cannot answer it.
-// RFC 7301 §3.2: a client that offers no http/1.1 gets no_application_protocol.
-int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-                  unsigned int inlen, void*) {
-    static constexpr unsigned char kHttp11[] = "\x08http/1.1";
-    unsigned char* sel = nullptr;
-    if (SSL_select_next_proto(&sel, outlen, kHttp11, sizeof kHttp11 - 1, in, inlen) !=
-        OPENSSL_NPN_NEGOTIATED)
-        return SSL_TLSEXT_ERR_ALERT_FATAL;
-    *out = sel;
-    return SSL_TLSEXT_ERR_OK;
-}
 
 tls::TlsSettings s3_tls(const config::Config& cfg) {
     tls::TlsSettings t = cfg.tls;
@@ -80,7 +65,7 @@ Result<std::unique_ptr<S3Service>> S3Service::start(const config::Config& cfg,
     if (!ctx) return ctx.error();
     svc->tls_ = std::move(*ctx);
     svc->tls_->set_certs(std::move(*certs));
-    SSL_CTX_set_alpn_select_cb(svc->tls_->native(), select_http11, nullptr);
+    svc->tls_->offer_http11_only();
 
     // Server access logs of `content` go to `logs` under S3/content/, as the seed configures its
     // bucket logging; `logs` itself is not logged (a log of the log would feed itself).

@@ -1,28 +1,12 @@
 #include "mail/tlsrpt_service.h"
 
 #include <fmt/format.h>
-#include <openssl/ssl.h>
 
 #include "core/log.h"
 #include "mail/tlsrpt_handler.h"
 #include "tls/server_context.h"
 
 namespace moat::mail {
-namespace {
-
-// RFC 7301 §3.2: the service server speaks HTTP/1.1 only; a client offering only h2 is refused.
-int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-                  unsigned int inlen, void*) {
-    static constexpr unsigned char kHttp11[] = "\x08http/1.1";
-    unsigned char* sel = nullptr;
-    if (SSL_select_next_proto(&sel, outlen, kHttp11, sizeof kHttp11 - 1, in, inlen) !=
-        OPENSSL_NPN_NEGOTIATED)
-        return SSL_TLSEXT_ERR_ALERT_FATAL;
-    *out = sel;
-    return SSL_TLSEXT_ERR_OK;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<TlsRptService>> TlsRptService::start(
     const MailSettings& settings, const tls::TlsSettings& tls,
@@ -33,7 +17,7 @@ Result<std::unique_ptr<TlsRptService>> TlsRptService::start(
     if (!ctx) return ctx.error();
     svc->tls_ = std::move(*ctx);
     svc->tls_->set_certs(std::move(certs));
-    SSL_CTX_set_alpn_select_cb(svc->tls_->native(), select_http11, nullptr);
+    svc->tls_->offer_http11_only();
     edge::ServiceSettings es;
     es.name = "tlsrpt";
     es.listen = settings.tlsrpt_listen;

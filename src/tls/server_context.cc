@@ -332,6 +332,25 @@ void ServerContext::set_alpn_challenge_provider(AlpnChallengeProvider provider) 
     state_->acme.store(std::move(p));
 }
 
+namespace {
+
+int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                  unsigned int inlen, void*) {
+    static constexpr unsigned char kHttp11[] = "\x08http/1.1";
+    unsigned char* sel = nullptr;
+    if (SSL_select_next_proto(&sel, outlen, kHttp11, sizeof kHttp11 - 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+}  // namespace
+
+void ServerContext::offer_http11_only() {
+    SSL_CTX_set_alpn_select_cb(ctx_, select_http11, nullptr);
+}
+
 TicketKeys& ServerContext::ticket_keys() { return state_->tickets; }
 
 void set_local_address(SSL* ssl, std::string_view ip) {

@@ -62,8 +62,14 @@ public:
     std::shared_ptr<const CertTable> certs() const;
 
     // Installs (or with an empty function removes) the tls-alpn-01 seam; see
-    // AlpnChallengeProvider. TODO(acme): the ACME part sets this while a challenge is pending.
+    // AlpnChallengeProvider. The ACME part sets it while a challenge is pending.
     void set_alpn_challenge_provider(AlpnChallengeProvider provider);
+
+    // Offers only http/1.1 over ALPN, for listeners that speak no HTTP/2 (edge/service.h: the
+    // S3 API, the TLS-RPT receiver): offering h2 would make curl or Go clients (rclone) start
+    // HTTP/2 on a server that cannot answer it. A client offering no http/1.1 gets
+    // no_application_protocol (RFC 7301 §3.2). Replaces the edge's selection (and tls-alpn-01).
+    void offer_http11_only();
 
     TicketKeys& ticket_keys();
 
