@@ -46,8 +46,10 @@ pass() { echo "ok: $*"; }
 check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
 # expect_eq NAME GOT WANT
 expect_eq() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
-expect_match() { if printf '%s' "$2" | grep -Eq -- "$3"; then pass "$1"; else fail "$1: '$2' does not match /$3/"; fi; }
-expect_no_match() { if printf '%s' "$2" | grep -Eq -- "$3"; then fail "$1: '$2' matches /$3/"; else pass "$1"; fi; }
+# Here-strings, not `printf | grep -q`: grep -q exits at the first match, and a printf still
+# writing then dies of SIGPIPE, which pipefail turns into a failed match.
+expect_match() { if grep -Eq -- "$3" <<<"$2"; then pass "$1"; else fail "$1: '$2' does not match /$3/"; fi; }
+expect_no_match() { if grep -Eq -- "$3" <<<"$2"; then fail "$1: '$2' matches /$3/"; else pass "$1"; fi; }
 finish() { if [ "$FAILS" -gt 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi; echo "all checks passed"; }
 
 # wait_port PORT [SECONDS]

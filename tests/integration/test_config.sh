@@ -17,7 +17,7 @@ run_moat() {
 }
 # has_line NAME LINE: OUT contains exactly this line.
 has_line() {
-    if printf '%s\n' "$OUT" | grep -qxF -- "$2"; then pass "$1"; else fail "$1: no line '$2' in: $OUT"; fi
+    if grep -qxF -- "$2" <<<"$OUT"; then pass "$1"; else fail "$1: no line '$2' in: $OUT"; fi
 }
 
 # --- a good file ---
