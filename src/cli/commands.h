@@ -11,8 +11,8 @@
 namespace moat::cli {
 
 struct Command {
-    CLI::App* app = nullptr;     // the (deepest) subcommand
-    std::function<int()> run;    // called when `app` was parsed
+    CLI::App* app = nullptr;   // the (deepest) subcommand
+    std::function<int()> run;  // called when `app` was parsed
 };
 using Commands = std::vector<Command>;
 

@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/result.h"
 #include "acme/settings.h"
+#include "core/result.h"
 #include "edge/settings.h"
 #include "mail/settings.h"
 #include "s3/settings.h"

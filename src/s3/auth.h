@@ -2,7 +2,7 @@
 // S3 request authentication: AWS Signature Version 4 in the Authorization header or in a
 // presigned URL's query, and the request body as the store pulls it (aws-chunked framing
 // removed, chunk signatures, payload hash, Content-MD5 and x-amz-checksum-* verified).
-// Reference: /work/shared/reference/store.md §2; AWS S3 API Reference "Authenticating Requests
+// Reference: AWS S3 API Reference "Authenticating Requests
 // (AWS Signature Version 4)".
 //
 // Pure functions over the request plus one key lookup; they block only as long as `find` does

@@ -26,23 +26,23 @@ namespace moat::store {
 // Error::reason values of store errors (Error::code keeps the general class).
 enum class Reason : int {
     kNone = 0,
-    kNoSuchBucket,          // kNotFound
-    kNoSuchKey,             // kNotFound
-    kNoSuchVersion,         // kNotFound
-    kNoSuchUpload,          // kNotFound
-    kNoSuchLifecycle,       // kNotFound
-    kBucketNotEmpty,        // kConflict
-    kBucketExists,          // kConflict (already owned: moat has one owner)
-    kInvalidBucketName,     // kInvalidArgument
-    kInvalidKey,            // kInvalidArgument: empty, not UTF-8, over 1024 bytes
-    kPreconditionFailed,    // kConflict: If-None-Match: * and the key exists
-    kInvalidPart,           // kInvalidArgument: unknown part or ETag mismatch on Complete
-    kInvalidPartOrder,      // kInvalidArgument
-    kEntityTooSmall,        // kInvalidArgument: a non-last part under 5 MiB
-    kEntityTooLarge,        // kTooLarge
-    kBodyRejected,          // the BodySource failed (digest mismatch, truncation): its error wins
-    kDeleteMarker,          // kNotFound: the latest version (or the one asked for) is a marker
-    kNoSpace,               // kUnavailable: ENOSPC/EDQUOT
+    kNoSuchBucket,        // kNotFound
+    kNoSuchKey,           // kNotFound
+    kNoSuchVersion,       // kNotFound
+    kNoSuchUpload,        // kNotFound
+    kNoSuchLifecycle,     // kNotFound
+    kBucketNotEmpty,      // kConflict
+    kBucketExists,        // kConflict (already owned: moat has one owner)
+    kInvalidBucketName,   // kInvalidArgument
+    kInvalidKey,          // kInvalidArgument: empty, not UTF-8, over 1024 bytes
+    kPreconditionFailed,  // kConflict: If-None-Match: * and the key exists
+    kInvalidPart,         // kInvalidArgument: unknown part or ETag mismatch on Complete
+    kInvalidPartOrder,    // kInvalidArgument
+    kEntityTooSmall,      // kInvalidArgument: a non-last part under 5 MiB
+    kEntityTooLarge,      // kTooLarge
+    kBodyRejected,        // the BodySource failed (digest mismatch, truncation): its error wins
+    kDeleteMarker,        // kNotFound: the latest version (or the one asked for) is a marker
+    kNoSpace,             // kUnavailable: ENOSPC/EDQUOT
 };
 inline Error store_error(Errc code, Reason reason, std::string detail) {
     Error e{code, std::move(detail)};
@@ -149,8 +149,8 @@ struct DeleteOutcome {
 struct LifecycleRule {
     std::string id;
     bool enabled = true;
-    std::string prefix;                            // filter; empty: whole bucket
-    std::optional<int> expiration_days;            // current versions
+    std::string prefix;                  // filter; empty: whole bucket
+    std::optional<int> expiration_days;  // current versions
     bool expired_object_delete_marker = false;
     std::optional<int> noncurrent_days;            // NoncurrentVersionExpiration
     std::optional<int> newer_noncurrent_versions;  // keep this many newest noncurrent ones
@@ -212,8 +212,8 @@ public:
     virtual Result<std::vector<LifecycleRule>> lifecycle(std::string_view bucket) = 0;
 
     // Objects. version_id empty: the latest.
-    virtual Result<ObjectInfo> put(std::string_view bucket, std::string_view key,
-                                   BodySource& body, const PutOptions& opts) = 0;
+    virtual Result<ObjectInfo> put(std::string_view bucket, std::string_view key, BodySource& body,
+                                   const PutOptions& opts) = 0;
     virtual Result<ObjectInfo> head(std::string_view bucket, std::string_view key,
                                     std::string_view version_id = {}) = 0;
     virtual Result<std::unique_ptr<ObjectReader>> open_object(std::string_view bucket,
@@ -234,16 +234,14 @@ public:
     virtual Result<std::string> create_upload(std::string_view bucket, std::string_view key,
                                               const ObjectAttributes& attrs) = 0;
     virtual Result<PartInfo> put_part(std::string_view bucket, std::string_view key,
-                                      std::string_view upload_id, int number,
-                                      BodySource& body) = 0;
+                                      std::string_view upload_id, int number, BodySource& body) = 0;
     // parts: (number, etag without quotes) in the client's order.
-    virtual Result<ObjectInfo> complete_upload(std::string_view bucket, std::string_view key,
-                                               std::string_view upload_id,
-                                               const std::vector<std::pair<int, std::string>>& parts) = 0;
+    virtual Result<ObjectInfo> complete_upload(
+        std::string_view bucket, std::string_view key, std::string_view upload_id,
+        const std::vector<std::pair<int, std::string>>& parts) = 0;
     virtual Result<void> abort_upload(std::string_view bucket, std::string_view key,
                                       std::string_view upload_id) = 0;
-    virtual Result<std::vector<PartInfo>> list_parts(std::string_view bucket,
-                                                     std::string_view key,
+    virtual Result<std::vector<PartInfo>> list_parts(std::string_view bucket, std::string_view key,
                                                      std::string_view upload_id) = 0;
     virtual Result<std::vector<MultipartUpload>> list_uploads(std::string_view bucket,
                                                               std::string_view prefix) = 0;
@@ -251,7 +249,7 @@ public:
     // Access keys (secrets are stored sealed by the master key, never in plain text).
     virtual Result<KeyRecord> create_key(std::string_view principal, std::vector<Grant> grants) = 0;
     virtual Result<KeyRecord> find_key(std::string_view access_key_id) = 0;  // kNotFound
-    virtual Result<std::vector<KeyRecord>> keys() = 0;                        // secrets empty
+    virtual Result<std::vector<KeyRecord>> keys() = 0;                       // secrets empty
     virtual Result<void> delete_key(std::string_view access_key_id) = 0;
 
     // Maintenance (the background job calls these; tests and the CLI may too).

@@ -1,6 +1,6 @@
 # Shared by tests/integration/test_acme_*.sh (sourced after lib.sh): a private CA for pebble's
 # API, knot serving example.test with RFC 2136 under TSIG, and pebble (Debian 2.4.0) resolving
-# through that knot. Recipes from /work/shared/reference/test-peers.md §1-2. Everything runs on
+# through that knot, as Debian packages them. Everything runs on
 # loopback, in the foreground, and is stopped through lib.sh's PIDS on exit.
 
 TSIG_NAME=acme-key
