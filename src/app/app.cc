@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/demo.h"
+#include "app/demo_releases.h"
 #include "app/runtime.h"
 #include "audit/headers_grade.h"
 #include "config/config.h"
@@ -96,6 +97,16 @@ void print_demo_banner(const Runtime& rt) {
                cfg.s3.region + " --endpoint-url " + s3 + " --ca-bundle " + ca +
                " s3 ls s3://content\n";
     }
+    if (rt.control() && !rt.control()->admin_ports().empty()) {
+        std::string creds = std::filesystem::absolute(cfg.data_dir + "/demo-principals");
+        out += "Admin API: https://localhost:" +
+               std::to_string(rt.control()->admin_ports().front()) +
+               " (principals demo-deployer and demo-approver in " + creds + ")\n";
+        out += "  moat releases localhost\n"
+               "  moat deploy " + cfg.data_dir + "/demo/testing --site localhost\n"
+               "  moat promote localhost\n"
+               "  moat approve localhost <release> --profile demo-approver\n";
+    }
     out += "Access logs: " + cfg.data_dir + "/logs/CloudFront/. Config: " + cfg.data_dir +
            "/moat.toml. Ctrl-C stops.\n\n";
     std::fputs(out.c_str(), stdout);
@@ -139,9 +150,25 @@ int serve(const ServeOptions& opts) {
     Runtime& runtime = **rt;
     log->info("serving sites={} workers={} https={} http={}", cfg->sites.size(), cfg->edge.workers,
               fmt::join(cfg->edge.https_listen, ","), fmt::join(cfg->edge.http_listen, ","));
-    if (opts.demo && runtime.s3()) {
-        auto creds = ensure_demo_s3_credentials(cfg->data_dir, runtime.s3()->store());
+    if (opts.demo && runtime.s3() && runtime.store()) {
+        auto creds = ensure_demo_s3_credentials(cfg->data_dir, runtime.store()->store());
         if (!creds) log->warn("demo: s3 credentials: {}", creds.error().detail);
+    }
+    if (opts.demo && runtime.control()) {
+        ControlPlane& cp = *runtime.control();
+        for (const auto& s : cfg->sites) {
+            bool from_store = false;
+            for (const auto& e : s.environments) from_store = from_store || e.from_store;
+            if (!from_store) continue;
+            if (auto r = seed_demo_releases(cfg->data_dir, s.name, cp.releases()); !r)
+                log->warn("demo: first releases of {}: {}", s.name, r.error().detail);
+        }
+        if (cp.principals() && !cp.admin_ports().empty()) {
+            std::string url = "https://localhost:" + std::to_string(cp.admin_ports().front());
+            std::string ca = std::filesystem::absolute(runtime.ca_root_path()).string();
+            auto pr = ensure_demo_principals(cfg->data_dir, *cp.principals(), url, ca);
+            if (!pr) log->warn("demo: principals: {}", pr.error().detail);
+        }
     }
     if (opts.demo) print_demo_banner(runtime);
 

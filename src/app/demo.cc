@@ -163,15 +163,20 @@ metrics = "127.0.0.1:9100"
 listen = ["127.0.0.1:9000"]
 hosts = ["localhost"]
 
+# The admin API the release commands use (moat deploy, promote, approve, rollback ...):
+# https://localhost:9001, principals in demo-principals.
+[admin]
+listen = ["127.0.0.1:9001"]
+
+# Served from the store: production (https://localhost:8443) and testing
+# (https://test.localhost:8443) each serve a release. The first ones are made from
+# demo/production and demo/testing on the first start; then `moat deploy DIR --site localhost`
+# makes a new testing release and `moat promote` / `moat approve` move it to production.
 [sites."localhost"]
 aliases = ["127.0.0.1", "[::1]", "www.localhost"]
 http = "redirect-home"
-
-[sites."localhost".environments.production]
-root = "demo/production"
-
-[sites."localhost".environments.testing]
-root = "demo/testing"
+store = true
+approvals = 1
 
 # The MTA-STS policy of the mail domain example.test, served at
 # https://mta-sts.example.test:8443/.well-known/mta-sts.txt (resolve the name to 127.0.0.1,

@@ -93,6 +93,7 @@ Result<std::shared_ptr<edge::Handler>> Runtime::sites_for(const config::Config& 
     so.https_port = first_https_port(cfg.edge);
     so.workers = workers_;
     if (acme_) so.http_challenge = acme_->http_handler();
+    if (control_) so.releases = control_->catalog();
     auto t = site::SiteTable::create(cfg.sites, so, cache_);
     if (!t) return t.error();
     std::shared_ptr<edge::Handler> sites(std::move(*t));
@@ -101,6 +102,17 @@ Result<std::shared_ptr<edge::Handler>> Runtime::sites_for(const config::Config& 
     MOAT_TRY(mail::publish_policy_ids(cfg.mail));
     return std::shared_ptr<edge::Handler>(
         std::make_shared<mail::PolicyRouter>(cfg.mail.domains, std::move(sites)));
+}
+
+Result<void> Runtime::ensure_ca(const config::Config& cfg) {
+    if (ca_) return {};
+    std::string dir = cfg.tls.internal_ca_dir.empty()
+                          ? (std::filesystem::path(cfg.data_dir) / "ca").string()
+                          : cfg.tls.internal_ca_dir;
+    auto ca = tls::InternalCa::open_or_create(dir);
+    if (!ca) return ca.error();
+    ca_.emplace(std::move(*ca));
+    return {};
 }
 
 Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Config> cfg) {
@@ -134,6 +146,18 @@ Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Co
     // of the CPU on a 2 MiB download, measured with perf). The LRU byte budget still bounds it.
     fc.max_memory_file = 8ull << 20;
     rt->cache_ = std::make_shared<content::FileCache>(fc);
+    // The store, and the releases served from it, before the site table that looks them up.
+    auto store = StoreService::open(*cfg);
+    if (!store) return store.error();
+    rt->store_ = std::move(*store);
+    if (rt->store_) {
+        // The control-plane listeners' certificates come from the internal CA.
+        MOAT_TRY(rt->ensure_ca(*cfg));
+        auto cp = ControlPlane::start(*cfg, rt->store_->store(), *rt->ca_,
+                                      first_https_port(cfg->edge));
+        if (!cp) return cp.error();
+        rt->control_ = std::move(*cp);
+    }
     auto sites = rt->sites_for(*cfg);
     if (!sites) return sites.error();
 
@@ -167,27 +191,20 @@ Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Co
         if (!m) return make_error(m.error().code, "metrics listener: " + m.error().detail);
         rt->metrics_server_ = std::move(*m);
     }
-    if (cfg->s3.enabled) {
-        // The S3 listener's certificate comes from the internal CA, like internal site certs.
-        if (!rt->ca_) {
-            std::string dir = cfg->tls.internal_ca_dir.empty()
-                                  ? (std::filesystem::path(cfg->data_dir) / "ca").string()
-                                  : cfg->tls.internal_ca_dir;
-            auto ca = tls::InternalCa::open_or_create(dir);
-            if (!ca) return ca.error();
-            rt->ca_.emplace(std::move(*ca));
-        }
-        auto s3 = S3Service::start(*cfg, *rt->ca_);
+    if (cfg->s3.enabled && rt->store_) {
+        ControlPlane* cp = rt->control_.get();
+        auto s3 = S3Service::start(*cfg, *rt->ca_, rt->store_->store(),
+                                   [cp](const s3::WriteEvent& e) { cp->on_s3_write(e); });
         if (!s3) return s3.error();
         rt->s3_ = std::move(*s3);
-        // With a store, finished CloudFront-format log files move into `logs` under
-        // CloudFront/<env>/<site>/, where that bucket's lifecycle rules govern them.
-        if (rt->s3_ && rt->log_ && rt->s3_->store().bucket("logs")) {
-            LogShipperSettings ls;
-            ls.log_dir = cfg->edge.access_log_dir;
-            rt->shipper_ = std::make_unique<LogShipper>(rt->s3_->store(), ls);
-            rt->shipper_->start();
-        }
+    }
+    // With a store, finished CloudFront-format log files move into `logs` under
+    // CloudFront/<env>/<site>/, where that bucket's lifecycle rules govern them.
+    if (rt->store_ && rt->log_ && rt->store_->store().bucket("logs")) {
+        LogShipperSettings ls;
+        ls.log_dir = cfg->edge.access_log_dir;
+        rt->shipper_ = std::make_unique<LogShipper>(rt->store_->store(), ls);
+        rt->shipper_->start();
     }
     // [mail] tlsrpt_listen: the TLS-RPT receiver (RFC 8460 §5.3) on the control-plane server.
     auto tlsrpt = mail::TlsRptService::start(cfg->mail, cfg->tls, rt->tls_->certs());
@@ -205,6 +222,8 @@ Runtime::~Runtime() {
     metrics_server_.reset();
     shipper_.reset();  // before the store it writes to
     s3_.reset();
+    control_.reset();
+    store_.reset();
     tlsrpt_.reset();
     if (log_) log_->stop();
 }
@@ -221,6 +240,8 @@ void Runtime::run() {
 
 void Runtime::stop() {
     if (s3_) s3_->stop();
+    if (control_) control_->stop();
+    if (store_) store_->stop();
     if (tlsrpt_) tlsrpt_->stop();
     if (server_) server_->stop();
     if (metrics_server_) metrics_server_->stop();
@@ -245,6 +266,8 @@ Result<void> Runtime::reload(std::shared_ptr<const config::Config> cfg) {
     std::lock_guard certs_lock(certs_mu_);
     auto certs = certs_for(*cfg);
     if (!certs) return certs.error();
+    // New or moved store environments get their releases loaded before they are routed.
+    if (control_) MOAT_TRY(control_->set_sites(*cfg));
     auto sites = sites_for(*cfg);
     if (!sites) return sites.error();
     const auto& a = cfg_->edge;

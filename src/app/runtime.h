@@ -9,9 +9,11 @@
 #include <thread>
 
 #include "app/acme_service.h"
+#include "app/control_plane.h"
 #include "app/log_shipper.h"
 #include "app/observer.h"
 #include "app/s3_service.h"
+#include "app/store_service.h"
 #include "config/config.h"
 #include "content/file_cache.h"
 #include "edge/access_log.h"
@@ -41,11 +43,14 @@ public:
     const config::Config& config() const { return *cfg_; }
     std::string ca_root_path() const;
     S3Service* s3() const { return s3_.get(); }  // null when [s3] is off
+    StoreService* store() const { return store_.get(); }  // null when nothing needs the store
+    ControlPlane* control() const { return control_.get(); }  // null without the store
 
 private:
     Runtime() = default;
     Result<std::shared_ptr<const tls::CertTable>> certs_for(const config::Config& cfg);
     Result<std::shared_ptr<edge::Handler>> sites_for(const config::Config& cfg);
+    Result<void> ensure_ca(const config::Config& cfg);
 
     std::shared_ptr<const config::Config> cfg_;
     int workers_ = 1;
@@ -58,6 +63,8 @@ private:
     std::unique_ptr<edge::Server> server_;
     std::unique_ptr<edge::Server> metrics_server_;
     std::thread metrics_thread_;
+    std::unique_ptr<StoreService> store_;   // the store, when anything needs it
+    std::unique_ptr<ControlPlane> control_;  // releases + admin API; with the store
     std::unique_ptr<S3Service> s3_;        // [s3]: the S3 API over the store; null when disabled
     std::unique_ptr<LogShipper> shipper_;  // access-log files -> the store's `logs` bucket
     std::unique_ptr<mail::TlsRptService> tlsrpt_;  // [mail] tlsrpt_listen; null when off

@@ -1,8 +1,8 @@
 #pragma once
-// The S3 API service: opens the store, runs its lifecycle job, and serves the S3 handler on the
-// control-plane listener ([s3] listen) over TLS with a certificate from the internal CA for the
-// [s3] hosts. Owned by Runtime; start() blocks (store open, key generation), call it at
-// start-up; stop() from the thread that stops the runtime.
+// The S3 API service: serves the S3 handler over the app's store on the control-plane listener
+// ([s3] listen) over TLS with a certificate from the internal CA for the [s3] hosts. Owned by
+// Runtime; start() blocks (key generation), call it at start-up; stop() from the thread that
+// stops the runtime.
 
 #include <cstdint>
 #include <memory>
@@ -13,7 +13,6 @@
 #include "edge/service.h"
 #include "s3/handler.h"
 #include "s3/server_access_log.h"
-#include "store/lifecycle_job.h"
 #include "store/store.h"
 #include "tls/internal_ca.h"
 #include "tls/server_context.h"
@@ -22,27 +21,23 @@ namespace moat::app {
 
 class S3Service {
 public:
-    // Null (and no error) when [s3] is not enabled. `ca` issues the listener's certificate and
-    // must stay alive while the service does. Errors: the store's (kIo ...), the certificate's,
-    // and the listener's (an address in use is named).
-    static Result<std::unique_ptr<S3Service>> start(const config::Config& cfg, tls::InternalCa& ca);
+    // Null (and no error) when [s3] is not enabled. `ca` issues the listener's certificate;
+    // it and `store` must stay alive while the service does. `on_write` (may be empty) sees
+    // every write request after its answer. Errors: the certificate's and the listener's (an
+    // address in use is named).
+    static Result<std::unique_ptr<S3Service>> start(const config::Config& cfg, tls::InternalCa& ca,
+                                                    store::Store& store,
+                                                    s3::S3Handler::OnWrite on_write);
     ~S3Service();
     S3Service(const S3Service&) = delete;
     S3Service& operator=(const S3Service&) = delete;
 
     void stop();
     std::vector<std::uint16_t> ports() const;
-    store::Store& store() { return *store_; }
-
-    // The store settings the service uses: cfg.store, its folder defaulting to
-    // <data_dir>/store (the S3 API needs the store even when [store] says nothing).
-    static store::StoreSettings store_settings(const config::Config& cfg);
 
 private:
     S3Service() = default;
 
-    std::unique_ptr<store::Store> store_;
-    std::unique_ptr<store::LifecycleJob> lifecycle_;
     std::shared_ptr<tls::ServerContext> tls_;
     std::unique_ptr<s3::ServerAccessLog> access_log_;
     std::shared_ptr<s3::S3Handler> handler_;

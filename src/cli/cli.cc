@@ -37,6 +37,7 @@ int run(int argc, char** argv) {
     add_acme_commands(app, commands);
     add_mail_commands(app, commands);
     add_audit_commands(app, commands);
+    add_release_commands(app, commands);
 
     try {
         app.parse(argc, argv);

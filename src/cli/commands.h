@@ -20,5 +20,8 @@ void add_store_commands(CLI::App& root, Commands& out);  // store scrub/rotate-k
 void add_acme_commands(CLI::App& root, Commands& out);   // certs
 void add_mail_commands(CLI::App& root, Commands& out);   // dns, check mail, mail reports
 void add_audit_commands(CLI::App& root, Commands& out);  // audit
+// deploy, promote, approve, reject, rollback, releases, diff, invalidate, audit-log, backup,
+// restore, principals
+void add_release_commands(CLI::App& root, Commands& out);
 
 }  // namespace moat::cli

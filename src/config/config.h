@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "acme/settings.h"
+#include "admin/settings.h"
 #include "core/result.h"
 #include "edge/settings.h"
 #include "mail/settings.h"
+#include "release/settings.h"
 #include "s3/settings.h"
 #include "site/settings.h"
 #include "store/settings.h"
@@ -29,6 +31,8 @@ struct Config {
     s3::S3Settings s3;
     acme::AcmeSettings acme;
     mail::MailSettings mail;
+    release::ReleaseSettings release;
+    admin::AdminSettings admin;
 };
 
 // One finding of the loader: an error makes the file unusable, a warning names a weak choice.

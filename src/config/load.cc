@@ -224,7 +224,9 @@ void build(const toml::table& root, Sink& sink, const std::filesystem::path& bas
     const toml::node* default_host = read_tls(top, cfg.tls);
     internal::read_sites(top, base, cfg);
     internal::read_store(top, base, cfg);
+    internal::read_release(top, base, cfg);
     internal::read_s3(top, base, cfg);
+    internal::read_admin(top, base, cfg);
     internal::read_acme(top, base, cfg);
     internal::read_mail(top, base, cfg);
     top.finish();

@@ -211,6 +211,39 @@ bool TableReader::read_duration(std::string_view key, std::chrono::seconds& out,
     return true;
 }
 
+bool TableReader::read_size(std::string_view key, std::uint64_t& out, std::uint64_t lo,
+                            std::uint64_t hi) {
+    const toml::node* n = get(key);
+    if (!n) return false;
+    std::uint64_t v = 0;
+    if (n->type() == toml::node_type::integer) {
+        const std::int64_t i = n->as_integer()->get();
+        if (i < 0) {
+            error(key, fmt::format("must not be negative, got {}", i));
+            return false;
+        }
+        v = static_cast<std::uint64_t>(i);
+    } else if (n->type() == toml::node_type::string) {
+        const std::string& s = n->as_string()->get();
+        auto size = parse_size(s);
+        if (!size) {
+            error(key, fmt::format("invalid size \"{}\": {}", s, size.error().detail));
+            return false;
+        }
+        v = *size;
+    } else {
+        error(key, fmt::format("expected a size like \"64MiB\" or a number of bytes, got {}",
+                               type_name(n->type())));
+        return false;
+    }
+    if (v < lo || v > hi) {
+        error(key, fmt::format("must be from {} to {} bytes, got {}", lo, hi, v));
+        return false;
+    }
+    out = v;
+    return true;
+}
+
 bool TableReader::read_choice(std::string_view key, std::string& out,
                               std::initializer_list<std::string_view> choices) {
     std::string v;

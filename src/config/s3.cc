@@ -5,11 +5,10 @@
 #include "config/values.h"
 
 namespace moat::config::internal {
-namespace {
 
-void read_s3_listen(TableReader& r, s3::S3Settings& s) {
+void read_listen_list(TableReader& r, std::string_view key, std::vector<std::string>& out) {
     std::vector<TableReader::Item> items;
-    if (!r.read_string_list("listen", items)) return;
+    if (!r.read_string_list(key, items)) return;
     std::vector<std::string> list;
     bool ok = true;
     for (const auto& item : items) {
@@ -30,15 +29,15 @@ void read_s3_listen(TableReader& r, s3::S3Settings& s) {
     }
     if (!ok) return;
     if (list.empty()) {
-        r.error("listen", "must list at least one address (set enabled = false instead)");
+        r.error(key, "must list at least one address (set enabled = false instead)");
         return;
     }
-    s.listen = std::move(list);
+    out = std::move(list);
 }
 
-void read_s3_hosts(TableReader& r, s3::S3Settings& s) {
+void read_host_list(TableReader& r, std::string_view key, std::vector<std::string>& out) {
     std::vector<TableReader::Item> items;
-    if (!r.read_string_list("hosts", items)) return;
+    if (!r.read_string_list(key, items)) return;
     std::vector<std::string> list;
     bool ok = true;
     for (const auto& item : items) {
@@ -53,13 +52,11 @@ void read_s3_hosts(TableReader& r, s3::S3Settings& s) {
     }
     if (!ok) return;
     if (list.empty()) {
-        r.error("hosts", "must name at least one endpoint host");
+        r.error(key, "must name at least one endpoint host");
         return;
     }
-    s.hosts = std::move(list);
+    out = std::move(list);
 }
-
-}  // namespace
 
 void read_s3(TableReader& top, const std::filesystem::path& base, Config& cfg) {
     (void)base;
@@ -70,8 +67,8 @@ void read_s3(TableReader& top, const std::filesystem::path& base, Config& cfg) {
     // A present [s3] section turns the API on unless it says otherwise.
     s.enabled = true;
     r.read_bool("enabled", s.enabled);
-    read_s3_listen(r, s);
-    read_s3_hosts(r, s);
+    read_listen_list(r, "listen", s.listen);
+    read_host_list(r, "hosts", s.hosts);
     r.read_int_as("max_connections", s.max_connections, 1, 4096);
     r.read_duration("access_log_flush", s.access_log_flush, std::chrono::seconds(1));
     std::string region;

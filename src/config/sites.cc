@@ -90,10 +90,20 @@ bool read_file_path(TableReader& r, std::string_view key, const std::filesystem:
     return true;
 }
 
-// Reads one [sites."<host>".environments.<name>] table into env.
+// The host of a non-production environment without `host`: "test.<host>" for testing,
+// "<name>.<host>" otherwise. Empty when that is not a valid host (an IP literal site).
+std::string default_env_host(const std::string& name, const std::string& site_host) {
+    const std::string prefix = name == "testing" ? "test" : name;
+    auto h = normalize_host(prefix + "." + site_host);
+    if (!h || is_ip_literal(site_host)) return {};
+    return *h;
+}
+
+// Reads one [sites."<host>".environments.<name>] table into env. `site_store`: the site says
+// store = true, so an environment without root is served from the store.
 void read_environment(TableReader& envs, const std::string& name, const toml::table& t,
                       const std::string& site_host, const std::filesystem::path& base,
-                      Environment& env, std::vector<HostUse>& hosts) {
+                      Environment& env, std::vector<HostUse>& hosts, bool site_store) {
     TableReader r(envs.sink(), t, envs.key_path(name));
     env.name = name;
     std::string host;
@@ -113,18 +123,22 @@ void read_environment(TableReader& envs, const std::string& name, const toml::ta
         if (name == "production") {
             env.host = site_host;
         } else {
-            std::string prefix = name == "testing" ? "test" : name;
-            auto h = normalize_host(prefix + "." + site_host);
-            if (!h || is_ip_literal(site_host)) {
+            env.host = default_env_host(name, site_host);
+            if (env.host.empty())
                 r.error_here(fmt::format("set host: the default \"{}.{}\" is not a valid host",
-                                         prefix, site_host));
-            } else {
-                env.host = *h;
+                                         name == "testing" ? "test" : name, site_host));
+            else
                 hosts.push_back({env.host, r.path(), t.source()});
-            }
         }
     }
-    if (!t.get("root")) {
+    // Files from a folder (root) or from the release the environment points at (store).
+    bool store = site_store && !t.get("root");
+    if (r.read_bool("store", store) && store && t.get("root")) {
+        r.error("store", "set either root or store = true");
+        r.allow("root");
+    } else if (store) {
+        env.from_store = true;
+    } else if (!t.get("root")) {
         r.sink().error(t.source(), r.key_path("root"), "is required");
     } else {
         read_root(r, "root", base, env.root);
@@ -134,7 +148,7 @@ void read_environment(TableReader& envs, const std::string& name, const toml::ta
 
 void read_environments(TableReader& site, const std::string& site_host,
                        const std::filesystem::path& base, SiteSettings& out,
-                       std::vector<HostUse>& hosts, bool& has_production) {
+                       std::vector<HostUse>& hosts, bool& has_production, bool site_store) {
     const toml::table* t = site.read_table("environments");
     if (!t) return;
     TableReader r(site.sink(), *t, site.key_path("environments"));
@@ -156,7 +170,7 @@ void read_environments(TableReader& site, const std::string& site_host,
             continue;
         }
         Environment env;
-        read_environment(r, name, *v->as_table(), site_host, base, env, hosts);
+        read_environment(r, name, *v->as_table(), site_host, base, env, hosts, site_store);
         if (name == "production") {
             has_production = true;
             out.environments.insert(out.environments.begin(), std::move(env));
@@ -202,21 +216,50 @@ void read_site(TableReader& sites, const toml::key& key, const toml::table& t,
         }
     }
 
+    // store = true: production and testing (and environments without root) are served from
+    // the releases in the store instead of a folder.
+    bool site_store = false;
+    if (r.read_bool("store", site_store) && site_store && t.get("root")) {
+        r.error("store", "set either root or store = true");
+        site_store = false;
+    }
     bool has_production = false;
     Environment production{"production", s.host, ""};
     bool has_root = read_root(r, "root", base, production.root);
-    read_environments(r, s.host, base, s, hosts, has_production);
+    read_environments(r, s.host, base, s, hosts, has_production, site_store);
     if (has_root && has_production) {
         r.error("root", "set either root or environments.production.root, not both");
     } else if (has_root) {
         s.environments.insert(s.environments.begin(), std::move(production));
         has_production = true;
     }
+    if (site_store && !s.host.empty()) {
+        if (!has_production) {
+            production.from_store = true;
+            s.environments.insert(s.environments.begin(), std::move(production));
+            has_production = true;
+        }
+        const bool has_testing =
+            std::any_of(s.environments.begin(), s.environments.end(),
+                        [](const Environment& e) { return e.name == "testing"; });
+        if (!has_testing) {
+            Environment testing{"testing", default_env_host("testing", s.host), "", true};
+            if (testing.host.empty()) {
+                r.error("store", fmt::format("the testing host \"test.{}\" is not a valid host: "
+                                             "set environments.testing.host",
+                                             s.host));
+            } else {
+                hosts.push_back({testing.host, r.key_path("store"), t.get("store")->source()});
+                s.environments.push_back(std::move(testing));
+            }
+        }
+    }
+    r.read_int_as("approvals", s.approvals, 0, 5);
 
     // Judged on the keys present, not on what parsed, so one bad root gives one error.
     const toml::node* envs = t.get("environments");
-    bool names_production =
-        t.get("root") || (envs && envs->is_table() && envs->as_table()->contains("production"));
+    bool names_production = t.get("root") || site_store ||
+                            (envs && envs->is_table() && envs->as_table()->contains("production"));
     if (r.read_string("redirect_to", s.redirect_to) && !s.redirect_to.empty()) {
         if (!valid_redirect_url(s.redirect_to)) {
             r.error("redirect_to",
@@ -224,8 +267,10 @@ void read_site(TableReader& sites, const toml::key& key, const toml::table& t,
         }
         if (t.get("root") || envs) {
             r.error("redirect_to", "a redirect-only site has no root or environments");
+        } else if (site_store) {
+            r.error("redirect_to", "a redirect-only site is not served from the store");
         }
-    } else if (!t.get("root") && !envs) {
+    } else if (!t.get("root") && !envs && !site_store) {
         r.error_here("a site needs root, environments or redirect_to");
     } else if (!names_production) {
         r.error_here("no production environment: set root or environments.production");

@@ -54,6 +54,37 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     return std::chrono::milliseconds(n * per_unit);
 }
 
+Result<std::uint64_t> parse_size(std::string_view text) {
+    constexpr const char* kHint =
+        "expected a whole number and an optional unit (B, KiB, MiB, GiB, TiB), like \"64MiB\"";
+    constexpr std::uint64_t kMax = 1ull << 50;  // 1 PiB: no later sum can overflow
+    std::size_t i = 0;
+    std::uint64_t n = 0;
+    while (i < text.size() && is_digit(text[i])) {
+        if (i >= 16) return invalid("size is too large (at most 1PiB)");
+        n = n * 10 + static_cast<std::uint64_t>(text[i] - '0');
+        ++i;
+    }
+    if (i == 0) return invalid(kHint);
+    const std::string_view unit = text.substr(i);
+    int shift = 0;
+    if (unit.empty() || unit == "B") {
+        shift = 0;
+    } else if (unit == "KiB") {
+        shift = 10;
+    } else if (unit == "MiB") {
+        shift = 20;
+    } else if (unit == "GiB") {
+        shift = 30;
+    } else if (unit == "TiB") {
+        shift = 40;
+    } else {
+        return invalid(kHint);
+    }
+    if (n > (kMax >> shift)) return invalid("size is too large (at most 1PiB)");
+    return n << shift;
+}
+
 bool ListenAddress::is_loopback() const {
     if (ipv6) return address == "::1" || address == "0:0:0:0:0:0:0:1";
     return address.rfind("127.", 0) == 0;

@@ -15,6 +15,11 @@ namespace moat::config {
 // that no later arithmetic on the value can overflow. Errors: kInvalidArgument with the reason.
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 
+// "512", "64KiB", "1MiB", "256MiB", "2GiB", "1TiB": a decimal integer and an optional binary
+// unit (B, KiB, MiB, GiB, TiB; powers of 1024), nothing else, at most 1PiB. Errors:
+// kInvalidArgument with the reason.
+Result<std::uint64_t> parse_size(std::string_view text);
+
 // A listener address: "IPv4:port" or "[IPv6]:port", port 1-65535. Names ("localhost:443") are
 // refused on purpose: a listener must not depend on DNS or /etc/hosts at start-up.
 struct ListenAddress {

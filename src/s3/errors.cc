@@ -147,6 +147,10 @@ Error from_store(const Error& e) {
         case Reason::kNoSpace:
             c = Code::kServiceUnavailable;
             break;
+        case Reason::kHeld:
+            // DeleteObject(versionId) of a version a release serves: S3 Object Lock answers a
+            // legal hold the same way (403 AccessDenied).
+            return s3_error(Code::kAccessDenied, "the object version is held by a release");
         default:
             c = from_errc(e.code);
             break;

@@ -222,6 +222,20 @@ void S3Handler::handle(edge::ServiceRequest& req, edge::ServiceResponse& raw_res
         }
     }
 
+    if (on_write_ && route && !route->bucket.empty() && req.method != "GET" &&
+        req.method != "HEAD") {
+        WriteEvent w;
+        w.principal = a.anonymous ? "" : a.key.principal;
+        w.operation = op_name(route->op);
+        w.bucket = route->bucket;
+        w.key = route->key;
+        w.version_id = call.version_id;
+        w.status = res.status() ? res.status() : status;
+        w.error_code = error_code;
+        w.peer_ip = req.peer_ip;
+        on_write_(w);
+    }
+
     if (access_log_ && route && !route->bucket.empty()) {
         ServerAccessRecord r;
         r.bucket = route->bucket;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "edge/service.h"
 #include "s3/settings.h"
@@ -17,8 +18,22 @@ namespace moat::s3 {
 
 class ServerAccessLog;
 
+// A request that may change a bucket (PUT, POST, DELETE), after its answer: for the audit log
+// and for releases made from uploads. Refused requests are reported too (status >= 400).
+struct WriteEvent {
+    std::string principal;  // empty: anonymous
+    std::string operation;  // "PutObject", "DeleteObjects" ... (op_name)
+    std::string bucket;
+    std::string key;  // empty for bucket-level operations and DeleteObjects
+    std::string version_id;
+    int status = 0;
+    std::string error_code;
+    std::string peer_ip;
+};
+
 class S3Handler : public edge::ServiceHandler {
 public:
+    using OnWrite = std::function<void(const WriteEvent&)>;
     using Now = std::function<std::chrono::system_clock::time_point()>;
     // `store` and `access_log` (may be null) must outlive the handler. `now` (tests) is the
     // clock SigV4's skew and expiry checks use.
@@ -26,6 +41,8 @@ public:
               Now now = {});
 
     void handle(edge::ServiceRequest& req, edge::ServiceResponse& res) override;
+    // Set before the listener starts; called on the pool thread after each write's answer.
+    void set_on_write(OnWrite f) { on_write_ = std::move(f); }
 
 private:
     std::string next_request_id();
@@ -34,6 +51,7 @@ private:
     S3Settings settings_;
     ServerAccessLog* access_log_;
     Now now_;
+    OnWrite on_write_;
     std::atomic<std::uint64_t> counter_{0};
     std::uint64_t id_seed_;
 };

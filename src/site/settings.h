@@ -13,7 +13,10 @@ enum class HttpPolicy { kRedirect, kRedirectHome, kRefuse };
 struct Environment {
     std::string name;  // "production", "testing", ...
     std::string host;  // production: the canonical host; testing: "test.<host>" by default
-    std::string root;  // folder served
+    std::string root;  // folder served (empty when from_store)
+    // Served from the store: the release this environment points at (release::Catalog through
+    // site::ReleaseSource), made by `moat deploy`, S3 uploads, promotion or rollback.
+    bool from_store = false;
 };
 
 // Security headers (reference/tls.md §2.5). Empty string = header not sent.
@@ -67,6 +70,9 @@ struct SiteSettings {
     std::string index = "index.html";
     bool precompressed = true;  // use .br/.zst/.gz siblings when present
     bool compress = true;       // make br/zstd/gzip variants off the hot path
+    // Approvals, from principals other than the requester, before the production environment
+    // of a store-served site changes by promotion (0: none needed).
+    int approvals = 1;
     // Answer requests for any Host nobody else claims with the production environment
     // (`moat serve --root`, like `caddy file-server`). Not a config key: a named site is safer.
     bool any_host = false;

@@ -97,6 +97,7 @@ struct Bodies {
 struct EnvRt {
     std::string name;
     std::string root;
+    bool from_store = false;  // files come from SiteTableOptions::releases, not `root`
 };
 
 struct SiteRt {
@@ -215,7 +216,9 @@ Result<void> prepare_site(SiteSettings& s) {
         if (s.environments.empty()) return site_error(s, "no environment to serve");
         bool canonical = false;
         for (const auto& e : s.environments) {
-            if (e.root.empty() || e.root[0] != '/')
+            if (e.from_store && !e.root.empty())
+                return site_error(s, "environment " + e.name + ": set either root or store");
+            if (!e.from_store && (e.root.empty() || e.root[0] != '/'))
                 return site_error(s, "environment " + e.name + ": root must be absolute");
             canonical = canonical || e.host == s.host;
         }
@@ -308,6 +311,10 @@ struct SiteTable::Impl {
     void serve_file(const Request& req, Response& res, const SiteRt& site,
                     const content::FileEntry& e, bool error_page);
     void not_found(const Request& req, Response& res, const SiteRt& site, const EnvRt& env);
+    // The file, folder or nothing at `rel` in the environment: its folder through the file
+    // cache, or the release it serves now.
+    Result<content::LookupResult> lookup(const Request& req, const SiteRt& site, const EnvRt& env,
+                                         std::string_view rel);
     BlockPtr file_block(int worker, const SiteRt& site, const content::FileEntry& e,
                         const std::shared_ptr<const content::Representation>& rep, unsigned flags,
                         bool& cached);
@@ -408,7 +415,7 @@ void SiteTable::Impl::serve(const Request& req, Response& res, const SiteRt& sit
         with_index = *rel + site.s.index;
         file = with_index;
     }
-    auto got = cache->get(env.root, file, req.worker, site.s.precompressed, site.s.compress);
+    auto got = lookup(req, site, env, file);
     if (!got) {
         core::logger("site")->warn("file lookup failed site={} env={} err={}", site.s.name,
                                    env.name, got.error().detail);
@@ -434,13 +441,19 @@ void SiteTable::Impl::serve(const Request& req, Response& res, const SiteRt& sit
 void SiteTable::Impl::not_found(const Request& req, Response& res, const SiteRt& site,
                                 const EnvRt& env) {
     if (!site.s.error_page.empty()) {
-        auto got = cache->get(env.root, site.s.error_page, req.worker, site.s.precompressed,
-                              site.s.compress);
+        auto got = lookup(req, site, env, site.s.error_page);
         if (got && got->kind == content::Lookup::kFile)
             return serve_file(req, res, site, *got->entry, true);
     }
     const Blocks& b = site.blocks[req.secure ? 1 : 0];
     respond(res, 404, b.b[kNotFoundBlock], bodies.not_found, kTextHtml, ResultType::kError);
+}
+
+Result<content::LookupResult> SiteTable::Impl::lookup(const Request& req, const SiteRt& site,
+                                                      const EnvRt& env, std::string_view rel) {
+    // create() checked that `releases` is set when an environment is served from the store.
+    if (env.from_store) return opts.releases->lookup(site.s.name, env.name, rel);
+    return cache->get(env.root, rel, req.worker, site.s.precompressed, site.s.compress);
 }
 
 void SiteTable::Impl::serve_file(const Request& req, Response& res, const SiteRt& site,
@@ -609,7 +622,12 @@ Result<std::shared_ptr<SiteTable>> SiteTable::create(std::vector<SiteSettings> s
                     MOAT_TRY(impl->add_host(e.host, {HostKind::kRedirect, site, nullptr, {}}));
         } else {
             site->envs.reserve(site->s.environments.size());
-            for (const auto& e : site->s.environments) site->envs.push_back({e.name, e.root});
+            for (const auto& e : site->s.environments) {
+                if (e.from_store && !impl->opts.releases)
+                    return site_error(site->s, "environment " + e.name +
+                                                   " is served from the store, which is not open");
+                site->envs.push_back({e.name, e.root, e.from_store});
+            }
             for (std::size_t i = 0; i < site->envs.size(); ++i)
                 MOAT_TRY(impl->add_host(site->s.environments[i].host,
                                         {HostKind::kEnv, site, &site->envs[i], {}}));

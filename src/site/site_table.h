@@ -18,6 +18,7 @@
 #include "content/file_cache.h"
 #include "core/result.h"
 #include "edge/handler.h"
+#include "site/release_source.h"
 #include "site/settings.h"
 
 namespace moat::site {
@@ -35,6 +36,8 @@ struct SiteTableOptions {
     // /.well-known/acme-challenge/* go to it before the HTTP-port policy. It is the only path
     // that bypasses the policy.
     std::shared_ptr<edge::Handler> http_challenge;
+    // Files of environments with from_store (required when any has it).
+    std::shared_ptr<const ReleaseSource> releases;
 };
 
 class SiteTable : public edge::Handler {
@@ -42,7 +45,8 @@ public:
     // Validates and indexes `sites`. Errors (kInvalidArgument, naming the site): a site with
     // no host, a host claimed twice (canonical, alias or environment host, across all sites),
     // a folder site without environments or whose canonical host no environment serves, an
-    // environment root that is not absolute, a redirect_to that is not an http(s) URL, a
+    // environment root that is not absolute (or set with from_store), an environment served
+    // from_store without opts.releases, a redirect_to that is not an http(s) URL, a
     // redirect_status that is not 301/302/303/307/308, an invalid header policy
     // (validate_header_policy), a cache rule without exactly one of prefix/glob/extension, or
     // an index / error_page that is not a clean relative path. Empty environment hosts default

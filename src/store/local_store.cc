@@ -88,6 +88,19 @@ CREATE TABLE IF NOT EXISTS access_keys(id TEXT PRIMARY KEY, principal TEXT NOT N
 INSERT OR IGNORE INTO meta(k, v) VALUES('schema', '1');
 )";
 
+// Schema 2 (releases): holds, and find_by_sha256's index. Every statement is IF NOT EXISTS,
+// so a store made by schema 1 gains them on its next open (building the index once).
+// Holds are keyed by name, not row: a PUT that replaces the "null" version of a key keeps the
+// hold on the new null version (the variants bucket is unversioned and content-addressed).
+constexpr const char* kSchemaV2 = R"(
+CREATE TABLE IF NOT EXISTS holds(bucket TEXT NOT NULL, key TEXT NOT NULL,
+    version_id TEXT NOT NULL, holder TEXT NOT NULL,
+    PRIMARY KEY(bucket, key, version_id, holder)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS holds_holder ON holds(holder);
+CREATE INDEX IF NOT EXISTS versions_sha256 ON versions(sha256, id) WHERE marker = 0;
+UPDATE meta SET v = '2' WHERE k = 'schema' AND v = '1';
+)";
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const StoreSettings& settings) {
@@ -130,7 +143,8 @@ LocalStore::~LocalStore() {
 Result<void> LocalStore::init_schema() {
     auto c = pool_.lease();
     if (!c) return c.error();
-    return (*c)->exec(kSchema);
+    MOAT_TRY((*c)->exec(kSchema));
+    return (*c)->exec(kSchemaV2);
 }
 
 // Once only (a meta flag), so an operator who deletes a default bucket does not see it return.

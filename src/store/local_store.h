@@ -6,7 +6,7 @@
 // metadata change is one short BEGIN IMMEDIATE transaction after the blob data is durable. Two
 // in-process locks guard blob lifetimes: a striped mutex per blob hash (two PUTs of the same
 // bytes never rename over each other between the existence check and the commit), and
-// maint_mu_ (shared by PUT/copy/open, exclusive for garbage collection and key rotation).
+// maint_mu_ (shared by PUT/copy/open/backup, exclusive for garbage collection and key rotation).
 // Object writes from two processes at once are not supported (the server is the writer; the
 // CLI's scrub reads, `keys` touches only key rows); rotate-key takes the store's flock
 // exclusively and refuses while a server holds it.
@@ -72,6 +72,12 @@ public:
     Result<std::vector<KeyRecord>> keys() override;
     Result<void> delete_key(std::string_view access_key_id) override;
 
+    Result<void> hold(std::string_view holder, const std::vector<VersionRef>& versions) override;
+    Result<void> release_holds(std::string_view holder) override;
+    Result<bool> is_held(const VersionRef& version) override;
+    Result<ObjectInfo> find_by_sha256(std::string_view sha256) override;
+    Result<BackupReport> backup(const std::string& dest) override;
+
     Result<void> apply_lifecycle(Clock::time_point now) override;
     Result<std::uint64_t> collect_garbage() override;
     Result<ScrubReport> scrub() override;
@@ -113,6 +119,9 @@ private:
                                                              std::int64_t now_ns);
     Result<void> remove_row(internal::Conn& c, std::int64_t row);
     Result<bool> is_live(internal::Conn& c, std::string_view bucket, std::string_view key);
+    // kHeld (naming a holder) when any holder holds (bucket, key, version_id).
+    Result<void> check_not_held(internal::Conn& c, std::string_view bucket, std::string_view key,
+                                std::string_view version_id);
     // The row of (bucket, key, version or latest); kNoSuchKey/kNoSuchVersion/kDeleteMarker.
     Result<ObjectInfo> find_version(internal::Conn& c, std::string_view bucket,
                                     std::string_view key, std::string_view version_id,
@@ -133,6 +142,7 @@ private:
     Result<void> lifecycle_bucket(internal::Conn& c, const std::string& bucket, Versioning v,
                                   const std::vector<LifecycleRule>& rules, std::int64_t now_ns);
     Result<void> sweep_orphans();
+    std::string key_file() const;
 
     StoreSettings settings_;
     std::string db_path_;

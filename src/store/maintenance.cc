@@ -25,6 +25,13 @@ std::string access_key_aad(std::string_view id) { return "moat access key " + st
 
 constexpr std::size_t kTxnBatch = 200;
 
+// SQL: the version row `versions` is held by no one (store.h: lifecycle skips held versions;
+// the rule applies again on a later run once the hold is gone). A macro so the statements stay
+// string literals (Conn::prepare caches by address).
+#define MOAT_NOT_HELD                                                                  \
+    " NOT EXISTS (SELECT 1 FROM holds h WHERE h.bucket = versions.bucket AND h.key = " \
+    "versions.key AND h.version_id = versions.vid) "
+
 }  // namespace
 
 // ---- lifecycle -------------------------------------------------------------------------------
@@ -77,7 +84,7 @@ Result<void> LocalStore::lifecycle_bucket(Conn& c, const std::string& bucket, Ve
             std::vector<std::int64_t> rows;
             auto s = c.prepare(
                 "SELECT id FROM versions WHERE bucket = ? AND latest = 1 AND marker = 0 "
-                "AND key >= ? AND key < ? AND mtime <= ?");
+                "AND key >= ? AND key < ? AND mtime <= ? AND" MOAT_NOT_HELD);
             s.bind(1, bucket).bind(2, r.prefix).bind(3, upper).bind(4, due(*r.expiration_days));
             for (;;) {
                 auto x = s.step();
@@ -89,7 +96,8 @@ Result<void> LocalStore::lifecycle_bucket(Conn& c, const std::string& bucket, Ve
                 std::string key;
                 {
                     auto q = c.prepare(
-                        "SELECT key FROM versions WHERE id = ? AND latest = 1 AND marker = 0");
+                        "SELECT key FROM versions WHERE id = ? AND latest = 1 AND marker = 0 "
+                        "AND" MOAT_NOT_HELD);
                     q.bind(1, row);
                     auto x = q.step();
                     if (!x) return x.error();
@@ -108,10 +116,12 @@ Result<void> LocalStore::lifecycle_bucket(Conn& c, const std::string& bucket, Ve
         if (r.noncurrent_days) {
             // NoncurrentVersionExpiration: counted from when the version became noncurrent;
             // NewerNoncurrentVersions keeps that many of the newest noncurrent ones regardless.
+            // Held versions still count among those newest (the rule's meaning does not change
+            // with holds); they are only never removed.
             std::vector<std::int64_t> rows;
-            auto s = c.prepare(
-                "SELECT id, key, noncurrent_since FROM versions WHERE bucket = ? AND latest = 0 "
-                "AND key >= ? AND key < ? ORDER BY key, id DESC");
+            auto s = c.prepare("SELECT id, key, noncurrent_since, NOT" MOAT_NOT_HELD
+                               "FROM versions WHERE bucket = ? AND latest = 0 "
+                               "AND key >= ? AND key < ? ORDER BY key, id DESC");
             s.bind(1, bucket).bind(2, r.prefix).bind(3, upper);
             std::string cur;
             int rank = 0;
@@ -125,13 +135,15 @@ Result<void> LocalStore::lifecycle_bucket(Conn& c, const std::string& bucket, Ve
                     cur = key;
                     rank = 0;
                 }
-                if (rank++ >= keep && !s.is_null(2) && s.i64(2) <= due(*r.noncurrent_days))
+                if (rank++ >= keep && !s.is_null(2) && s.i64(2) <= due(*r.noncurrent_days) &&
+                    s.i64(3) == 0)
                     rows.push_back(s.i64(0));
             }
             MOAT_TRY(batches(rows, [&](std::int64_t row) -> Result<void> {
                 bool still = false;
                 {
-                    auto q = c.prepare("SELECT 1 FROM versions WHERE id = ? AND latest = 0");
+                    auto q = c.prepare(
+                        "SELECT 1 FROM versions WHERE id = ? AND latest = 0 AND" MOAT_NOT_HELD);
                     q.bind(1, row);
                     auto x = q.step();
                     if (!x) return x.error();
@@ -146,7 +158,9 @@ Result<void> LocalStore::lifecycle_bucket(Conn& c, const std::string& bucket, Ve
             auto s = c.prepare(
                 "SELECT v.id FROM versions v WHERE v.bucket = ? AND v.latest = 1 AND v.marker = 1 "
                 "AND v.key >= ? AND v.key < ? AND NOT EXISTS (SELECT 1 FROM versions w "
-                "WHERE w.bucket = v.bucket AND w.key = v.key AND w.id != v.id)");
+                "WHERE w.bucket = v.bucket AND w.key = v.key AND w.id != v.id) AND NOT EXISTS "
+                "(SELECT 1 FROM holds h WHERE h.bucket = v.bucket AND h.key = v.key AND "
+                "h.version_id = v.vid)");
             s.bind(1, bucket).bind(2, r.prefix).bind(3, upper);
             for (;;) {
                 auto x = s.step();
@@ -160,7 +174,9 @@ Result<void> LocalStore::lifecycle_bucket(Conn& c, const std::string& bucket, Ve
                     auto q = c.prepare(
                         "SELECT 1 FROM versions v WHERE v.id = ? AND v.latest = 1 AND "
                         "v.marker = 1 AND NOT EXISTS (SELECT 1 FROM versions w WHERE "
-                        "w.bucket = v.bucket AND w.key = v.key AND w.id != v.id)");
+                        "w.bucket = v.bucket AND w.key = v.key AND w.id != v.id) AND NOT EXISTS "
+                        "(SELECT 1 FROM holds h WHERE h.bucket = v.bucket AND h.key = v.key AND "
+                        "h.version_id = v.vid)");
                     q.bind(1, row);
                     auto x = q.step();
                     if (!x) return x.error();

@@ -463,6 +463,9 @@ Result<DeleteOutcome> LocalStore::remove(std::string_view bucket, std::string_vi
                 out.delete_marker = s.i64(1) != 0;
             }
         }
+        // A held version is never removed (store.h); on an unversioned bucket this also
+        // refuses the plain DELETE that would remove the held null version.
+        if (row != 0) MOAT_TRY(check_not_held(**c, bucket, key, vid));
         // S3 answers 204 for a key or version that does not exist: deleting is idempotent.
         if (row != 0) MOAT_TRY(remove_row(**c, row));
         if (!version_id.empty()) out.version_id = vid;

@@ -43,6 +43,7 @@ enum class Reason : int {
     kBodyRejected,        // the BodySource failed (digest mismatch, truncation): its error wins
     kDeleteMarker,        // kNotFound: the latest version (or the one asked for) is a marker
     kNoSpace,             // kUnavailable: ENOSPC/EDQUOT
+    kHeld,                // kConflict: remove() of a version a release holds
 };
 inline Error store_error(Errc code, Reason reason, std::string detail) {
     Error e{code, std::move(detail)};
@@ -170,6 +171,19 @@ struct PartInfo {
     Clock::time_point last_modified;
 };
 
+// One object version, as releases refer to it.
+struct VersionRef {
+    std::string bucket;
+    std::string key;
+    std::string version_id;
+};
+
+struct BackupReport {
+    std::uint64_t objects = 0;  // versions (and markers) in the snapshot
+    std::uint64_t blobs = 0;    // blob files copied
+    std::uint64_t bytes = 0;    // bytes of blob files copied
+};
+
 struct ScrubReport {
     std::uint64_t blobs = 0;
     std::uint64_t bytes = 0;
@@ -199,6 +213,11 @@ public:
     // Opens (creating on first use) the store in settings.dir: SQLite metadata, blob folder,
     // master key; creates the default buckets when settings.default_buckets.
     static Result<std::unique_ptr<Store>> open(const StoreSettings& settings);
+    // Brings a backup folder (made by backup()) back into settings.dir, which must not hold a
+    // store (kConflict otherwise; the caller moves the old one away first). Verifies every
+    // blob the metadata refers to exists before it commits the result (a rename of the
+    // restored folder into place), so a failed restore leaves nothing half-done.
+    static Result<BackupReport> restore(const std::string& src, const StoreSettings& settings);
     virtual ~Store() = default;
 
     // Buckets.
@@ -251,6 +270,29 @@ public:
     virtual Result<KeyRecord> find_key(std::string_view access_key_id) = 0;  // kNotFound
     virtual Result<std::vector<KeyRecord>> keys() = 0;                       // secrets empty
     virtual Result<void> delete_key(std::string_view access_key_id) = 0;
+
+    // Holds (S3 Object Lock's legal hold, counted per holder): a version held by any holder is
+    // never removed by lifecycle rules (apply_lifecycle skips it, and the rule applies again
+    // on a later run once the hold is gone), and remove() of that exact version fails with
+    // kHeld (Errc::kConflict). Releases hold the versions their manifests name, holder
+    // "release:<site>:<id>". hold() adds to the holder's set (idempotent; unknown versions:
+    // kNoSuchVersion and nothing is held); release_holds() drops all of the holder's holds.
+    virtual Result<void> hold(std::string_view holder, const std::vector<VersionRef>& versions) = 0;
+    virtual Result<void> release_holds(std::string_view holder) = 0;
+    virtual Result<bool> is_held(const VersionRef& version) = 0;
+
+    // A version (not a delete marker) whose plaintext has this SHA-256 (lower-case hex), in
+    // any bucket; the newest such one. kNotFound when no version has it. Lets a deploy upload
+    // only what the store lacks and make new versions of known content with copy() (blobs
+    // shared, no data copied). Indexed: one lookup, not a scan.
+    virtual Result<ObjectInfo> find_by_sha256(std::string_view sha256) = 0;
+
+    // A consistent snapshot into the folder `dest` (created; must not exist or be empty):
+    // the SQLite metadata by SQLite's online backup API, every blob file the snapshot refers
+    // to (copied, still encrypted), and the master key file (0600). Writes keep working during
+    // the backup; garbage collection waits for it, so no referenced blob vanishes mid-copy.
+    // Every file is fsynced before success. Restore with Store::restore.
+    virtual Result<BackupReport> backup(const std::string& dest) = 0;
 
     // Maintenance (the background job calls these; tests and the CLI may too).
     virtual Result<void> apply_lifecycle(Clock::time_point now) = 0;

@@ -7,6 +7,7 @@ s3_demo_config() {
     HTTPS_PORT=$(free_port)
     HTTP_PORT=$(free_port)
     S3_PORT=$(free_port)
+    ADMIN_PORT=$(free_port)
     D="$T/data"
     mkdir -p "$D"
     cat > "$D/moat.toml" <<TOML
@@ -21,6 +22,8 @@ ${3:-}
 listen = ["127.0.0.1:$S3_PORT"]
 hosts = ${1:-[\"localhost\"]}
 ${2:-}
+[admin]
+listen = ["127.0.0.1:$ADMIN_PORT"]
 [sites."localhost"]
 root = "demo/production"
 TOML

@@ -19,7 +19,7 @@ ports_free() {
 import socket, sys
 busy = []
 for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-    for port in (8443, 8080, 9100, 9000):
+    for port in (8443, 8080, 9100, 9000, 9001):
         s = socket.socket(fam, socket.SOCK_STREAM)
         # SO_REUSEADDR: TIME_WAIT leftovers are fine, a listener is not (Linux still refuses).
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -35,7 +35,7 @@ if busy:
 EOF
 }
 if ! ports_free; then
-    echo "FAIL: the demo needs ports 8443, 8080, 9100 and 9000 free on 127.0.0.1 and ::1" >&2
+    echo "FAIL: the demo needs ports 8443, 8080, 9100, 9000 and 9001 free on 127.0.0.1 and ::1" >&2
     exit 1
 fi
 
@@ -157,7 +157,12 @@ printf '\n# my comment\n' >>"$DATA/moat.toml"
 start_demo
 expect_eq "second start: same CA root" "$(fingerprint "$CA")" "$fp1"
 expect_eq "second start: served cert still verifies" "$(get https://localhost:8443/)" "200|2|text/html; charset=utf-8||0"
-check "second start: edited index kept" grep -q 'my edited home' "$T/body"
+check "second start: edited folder kept" grep -q 'my edited home' "$DATA/demo/production/index.html"
+# Production serves its release (kept across restarts), not the folder it was first made from.
+check "second start: production still serves its first release" grep -q 'moat demo (production)' "$T/body"
+rel=$(timeout 60 "$MOAT" releases localhost --credentials "$DATA/demo-principals" 2>&1 || true)
+expect_match "second start: the demo principals still work, no release re-made" "$rel" "r2"
+expect_no_match "second start: no third release" "$rel" "r3" 
 check "second start: edited config kept" grep -q '# my comment' "$DATA/moat.toml"
 expect_eq "CA key is private (0600)" "$(stat -c %a "$DATA/ca/root.key")" "600"
 expect_eq "CA folder is private (0700)" "$(stat -c %a "$DATA/ca")" "700"

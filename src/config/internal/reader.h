@@ -83,6 +83,9 @@ public:
                        std::chrono::milliseconds min);
     bool read_duration(std::string_view key, std::chrono::seconds& out,
                        std::chrono::milliseconds min);
+    // A size in bytes: an integer, or a string with a binary unit (see parse_size), from lo
+    // to hi.
+    bool read_size(std::string_view key, std::uint64_t& out, std::uint64_t lo, std::uint64_t hi);
     // A string that must be one of `choices`.
     bool read_choice(std::string_view key, std::string& out,
                      std::initializer_list<std::string_view> choices);
@@ -123,6 +126,17 @@ void read_store(TableReader& top, const std::filesystem::path& base, Config& cfg
 void read_s3(TableReader& top, const std::filesystem::path& base, Config& cfg);
 void read_acme(TableReader& top, const std::filesystem::path& base, Config& cfg);
 void read_mail(TableReader& top, const std::filesystem::path& base, Config& cfg);
+
+// The [release] and [admin] sections (release.cc, admin.cc); called after read_store, as they
+// turn the store on for sites served from it and derive their paths from its folder.
+void read_release(TableReader& top, const std::filesystem::path& base, Config& cfg);
+void read_admin(TableReader& top, const std::filesystem::path& base, Config& cfg);
+
+// A list of listener addresses ("IPv4:port", "[IPv6]:port"), none twice and at least one;
+// `out` is replaced only when every item is valid (s3.cc).
+void read_listen_list(TableReader& r, std::string_view key, std::vector<std::string>& out);
+// A list of at least one host name, normalised (s3.cc).
+void read_host_list(TableReader& r, std::string_view key, std::vector<std::string>& out);
 
 // Reads `[sites."<host>".headers]` into `policy`.
 void read_headers(TableReader& site, site::HeaderPolicy& policy);
