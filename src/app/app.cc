@@ -103,7 +103,7 @@ void print_demo_banner(const Runtime& rt) {
                std::to_string(rt.control()->admin_ports().front()) +
                " (principals demo-deployer and demo-approver in " + creds + ")\n";
         out += "  moat releases localhost\n"
-               "  moat deploy " + cfg.data_dir + "/demo/testing --site localhost\n"
+               "  moat deploy <folder> --site localhost\n"
                "  moat promote localhost\n"
                "  moat approve localhost <release> --profile demo-approver\n";
     }

@@ -255,6 +255,17 @@ void read_site(TableReader& sites, const toml::key& key, const toml::table& t,
         }
     }
     r.read_int_as("approvals", s.approvals, 0, 5);
+    // A store-served site's name is its folder in the content bucket (content/<env>/<name>/)
+    // and what `moat deploy --site` names: keep it a plain key segment.
+    const bool any_store = std::any_of(s.environments.begin(), s.environments.end(),
+                                       [](const Environment& e) { return e.from_store; });
+    if (any_store && !std::all_of(s.name.begin(), s.name.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '.' || c == '-' || c == '_';
+        }))
+        r.error("name", fmt::format("\"{}\": a store-served site's name is its folder in the "
+                                    "content bucket: letters, digits, '.', '-' and '_' only",
+                                    s.name));
 
     // Judged on the keys present, not on what parsed, so one bad root gives one error.
     const toml::node* envs = t.get("environments");

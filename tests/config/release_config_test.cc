@@ -152,6 +152,16 @@ TEST(StoreSites, ReportsContradictions) {
         }));
 }
 
+TEST(StoreSites, NameIsAContentBucketFolder) {
+    auto r = load("[sites.\"example.com\"]\nname = \"My Site\"\nstore = true\n");
+    EXPECT_FALSE(r.config);
+    ASSERT_EQ(r.diagnostics.size(), 1u) << ::testing::PrintToString(texts(r));
+    EXPECT_NE(r.diagnostics[0].to_string().find("letters, digits"), std::string::npos);
+    // A folder site may keep any display name.
+    auto f = load("[sites.\"example.com\"]\nname = \"My Site\"\nroot = \"www/example\"\n");
+    EXPECT_TRUE(f.config) << ::testing::PrintToString(texts(f));
+}
+
 TEST(ReleaseSection, DefaultsAndEveryKey) {
     const Config& d = ok(load(kStoreSite));
     const release::ReleaseSettings defaults;
