@@ -211,6 +211,24 @@ std::string credentials_key_id(const fs::path& p) {
 
 }  // namespace
 
+Result<void> write_private_file(const std::string& path, const std::string& text) {
+    // Written to a private temp file, then renamed: the secret is never world-readable.
+    const fs::path p(path);
+    fs::path tmp = p;
+    tmp += ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        ::chmod(tmp.c_str(), 0600);
+        f << text;
+        if (!f) return make_error(Errc::kIo, "write " + tmp.string());
+    }
+    ::chmod(tmp.c_str(), 0600);
+    std::error_code ec;
+    fs::rename(tmp, p, ec);
+    if (ec) return make_error(Errc::kIo, "rename " + p.string() + ": " + ec.message());
+    return {};
+}
+
 Result<std::string> ensure_demo_s3_credentials(const std::string& data_dir, store::Store& store) {
     fs::path p = fs::path(data_dir) / "demo-s3-credentials";
     std::error_code ec;
@@ -227,18 +245,7 @@ Result<std::string> ensure_demo_s3_credentials(const std::string& data_dir, stor
         fs::absolute(p).string() + " aws --profile moat-demo ...\n[moat-demo]\n" +
         "aws_access_key_id = " + key->access_key_id + "\n" +
         "aws_secret_access_key = " + key->secret + "\n";
-    // Written to a private temp file, then renamed: the secret is never world-readable.
-    fs::path tmp = p;
-    tmp += ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        ::chmod(tmp.c_str(), 0600);
-        f << text;
-        if (!f) return make_error(Errc::kIo, "write " + tmp.string());
-    }
-    ::chmod(tmp.c_str(), 0600);
-    fs::rename(tmp, p, ec);
-    if (ec) return make_error(Errc::kIo, "rename " + p.string() + ": " + ec.message());
+    MOAT_TRY(write_private_file(p.string(), text));
     return p.string();
 }
 

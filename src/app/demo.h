@@ -14,6 +14,10 @@ namespace moat::app {
 // Returns the path of the demo config file.
 Result<std::string> prepare_demo(const std::string& data_dir);
 
+// Writes `text` to `path` with mode 0600 (a private temp file renamed over it): for files
+// holding secrets.
+Result<void> write_private_file(const std::string& path, const std::string& text);
+
 // The demo deployer's S3 key as an aws-cli credentials file, <data_dir>/demo-s3-credentials
 // (mode 0600, profile "moat-demo"; grants: content read/write/list, logs read/list). Made once
 // and kept across restarts; made again only when the store no longer knows the key. Returns

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 
+#include "app/demo.h"
 #include "core/log.h"
 
 namespace moat::app {
@@ -91,22 +92,6 @@ Result<void> deploy_folder(release::ReleaseService& rs, const std::string& site,
     return {};
 }
 
-Result<void> write_private(const fs::path& p, const std::string& text) {
-    fs::path tmp = p;
-    tmp += ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        ::chmod(tmp.c_str(), 0600);
-        f << text;
-        if (!f) return make_error(Errc::kIo, "write " + tmp.string());
-    }
-    ::chmod(tmp.c_str(), 0600);
-    std::error_code ec;
-    fs::rename(tmp, p, ec);
-    if (ec) return make_error(Errc::kIo, "rename " + p.string() + ": " + ec.message());
-    return {};
-}
-
 }  // namespace
 
 Result<void> seed_demo_releases(const std::string& data_dir, const std::string& site,
@@ -153,7 +138,7 @@ Result<std::string> ensure_demo_principals(const std::string& data_dir, admin::P
                 "\nrole = " + std::string(admin::role_name(role)) + "\ntoken = " + e->token +
                 "\ntotp_secret = " + e->totp_secret + "\n";
     }
-    MOAT_TRY(write_private(file, text));
+    MOAT_TRY(write_private_file(file.string(), text));
     return file.string();
 }
 
