@@ -5,9 +5,12 @@
 //   fs-get    read the file back (page cache warm, as for the store)
 //   store-get Store::open_object + read_at of every byte (decrypts)
 // Each phase runs `threads` threads over `count` objects of `size` bytes and prints objects/s
-// and MiB/s. Usage: moat_store_bench DIR [--count N] [--size BYTES] [--threads T]
+// and MiB/s; the two GET phases read every object `repeat` times (a GET of 2000 small objects
+// takes a few milliseconds, too short to time on a shared machine).
+// Usage: moat_store_bench DIR [--count N] [--size BYTES] [--threads T] [--repeat R]
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -31,6 +34,7 @@ struct Options {
     int count = 2000;
     std::size_t size = 4096;
     int threads = 4;
+    int repeat = 1;  // passes over the objects in the GET phases
 };
 
 class BytesSource : public moat::store::BodySource {
@@ -88,25 +92,39 @@ bool fs_get(const std::string& path, std::string& buf) {
     return total > 0;
 }
 
+std::int64_t thread_cpu_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Prints objects/s and MiB/s of wall time, and the CPU time the phase's threads used per object
+// (user + system): on a shared machine that figure moves far less than the wall-clock ones.
 template <class F>
-double run_phase(const char* name, const Options& o, F&& each) {
+double run_phase(const char* name, const Options& o, int passes, F&& each) {
+    const int total = o.count * passes;
     std::atomic<int> next{0};
     std::atomic<int> failures{0};
+    std::atomic<std::int64_t> cpu_ns{0};
     auto t0 = Clock::now();
     std::vector<std::thread> pool;
     for (int t = 0; t < o.threads; ++t) {
         pool.emplace_back([&] {
             std::string scratch(std::max<std::size_t>(o.size, 1 << 16), '\0');
-            for (int i = next++; i < o.count; i = next++)
-                if (!each(i, scratch)) ++failures;
+            std::int64_t c0 = thread_cpu_ns();
+            for (int i = next++; i < total; i = next++)
+                if (!each(i % o.count, scratch)) ++failures;
+            cpu_ns += thread_cpu_ns() - c0;
         });
     }
     for (auto& th : pool) th.join();
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    double ops = o.count / secs;
-    std::printf("%-10s %8d objects x %9zu B, %d threads: %10.0f objects/s %9.1f MiB/s%s\n", name,
-                o.count, o.size, o.threads, ops, ops * static_cast<double>(o.size) / 1048576.0,
-                failures ? "  (FAILURES)" : "");
+    double ops = total / secs;
+    std::printf(
+        "%-10s %8d objects x %9zu B, %d threads: %10.0f objects/s %9.1f MiB/s %9.1f us "
+        "cpu/object%s\n",
+        name, total, o.size, o.threads, ops, ops * static_cast<double>(o.size) / 1048576.0,
+        static_cast<double>(cpu_ns.load()) / 1000.0 / total, failures ? "  (FAILURES)" : "");
     return ops;
 }
 
@@ -123,16 +141,21 @@ int main(int argc, char** argv) {
             o.size = std::strtoull(val().c_str(), nullptr, 10);
         else if (a == "--threads")
             o.threads = std::atoi(val().c_str());
+        else if (a == "--repeat")
+            o.repeat = std::atoi(val().c_str());
         else if (o.dir.empty())
             o.dir = a;
         else {
-            std::fprintf(stderr,
-                         "usage: moat_store_bench DIR [--count N] [--size B] [--threads T]\n");
+            std::fprintf(
+                stderr,
+                "usage: moat_store_bench DIR [--count N] [--size B] [--threads T] [--repeat R]\n");
             return 2;
         }
     }
-    if (o.dir.empty() || o.count <= 0 || o.size == 0 || o.threads <= 0) {
-        std::fprintf(stderr, "usage: moat_store_bench DIR [--count N] [--size B] [--threads T]\n");
+    if (o.dir.empty() || o.count <= 0 || o.size == 0 || o.threads <= 0 || o.repeat <= 0) {
+        std::fprintf(
+            stderr,
+            "usage: moat_store_bench DIR [--count N] [--size B] [--threads T] [--repeat R]\n");
         return 2;
     }
     std::filesystem::remove_all(o.dir);
@@ -142,7 +165,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < o.count; ++i) data.push_back(payload(o.size, i));
 
     std::string fsdir = o.dir + "/fs";
-    run_phase("fs-put", o, [&](int i, std::string&) {
+    run_phase("fs-put", o, 1, [&](int i, std::string&) {
         return fs_put(fsdir, "obj" + std::to_string(i), data[i]);
     });
 
@@ -154,16 +177,16 @@ int main(int argc, char** argv) {
         return 1;
     }
     moat::store::Store& store = **st;
-    run_phase("store-put", o, [&](int i, std::string&) {
+    run_phase("store-put", o, 1, [&](int i, std::string&) {
         BytesSource src(data[i]);
         moat::store::PutOptions po;
         po.expected_size = data[i].size();
         return static_cast<bool>(store.put("content", "bench/obj" + std::to_string(i), src, po));
     });
-    run_phase("fs-get", o, [&](int i, std::string& buf) {
+    run_phase("fs-get", o, o.repeat, [&](int i, std::string& buf) {
         return fs_get(fsdir + "/obj" + std::to_string(i), buf);
     });
-    run_phase("store-get", o, [&](int i, std::string& buf) {
+    run_phase("store-get", o, o.repeat, [&](int i, std::string& buf) {
         auto r = store.open_object("content", "bench/obj" + std::to_string(i));
         if (!r) return false;
         std::uint64_t off = 0;

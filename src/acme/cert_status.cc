@@ -26,6 +26,7 @@ std::string CertStatus::state(TimePoint now) const {
 std::string status_to_json(const CertStatus& s) {
     json j = {{"name", s.name},
               {"names", s.names},
+              {"key_type", s.rsa ? "rsa2048" : "ecdsa-p256"},
               {"has_cert", s.has_cert},
               {"issuer", s.issuer},
               {"not_after", secs(s.not_after)},
@@ -46,6 +47,7 @@ Result<CertStatus> status_from_json(const std::string& text) {
         CertStatus s;
         s.name = j.at("name").get<std::string>();
         s.names = j.value("names", std::vector<std::string>{});
+        s.rsa = j.value("key_type", std::string()) == "rsa2048";
         s.has_cert = j.value("has_cert", false);
         s.issuer = j.value("issuer", std::string());
         s.not_after = from_secs(j.value("not_after", 0LL));

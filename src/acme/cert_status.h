@@ -1,6 +1,7 @@
 #pragma once
 // What the Manager knows about one managed certificate, and its on-disk form
-// (<cert dir>/status.json) that `moat certs` reads without a running server.
+// (<cert dir>/status.json, status-rsa.json for the RSA one) that `moat certs` reads without a
+// running server.
 
 #include <chrono>
 #include <string>
@@ -14,6 +15,7 @@ struct CertStatus {
     using TimePoint = std::chrono::system_clock::time_point;
     std::string name;                // canonical host: the certificate's key
     std::vector<std::string> names;  // every name ordered
+    bool rsa = false;                // the RSA-2048 certificate beside the ECDSA one
     bool has_cert = false;
     std::string issuer;
     TimePoint not_after{};

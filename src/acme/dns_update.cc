@@ -1,10 +1,13 @@
 #include "acme/dns_update.h"
+// Before ldns: its headers define bool-ish macros that break fmt's templates.
+#include "core/log.h"
 
 #include <arpa/inet.h>
 #include <ldns/ldns.h>
 #include <netdb.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 #include <thread>
@@ -240,6 +243,42 @@ std::string owner_of_soa(ldns_rr_list* list) {
     return {};
 }
 
+// The rdata (first field, presentation form) of every `type` record in a section; names
+// without their trailing dot.
+std::vector<std::string> rdata_of(ldns_rr_list* list, ldns_rr_type type) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; list && i < ldns_rr_list_rr_count(list); ++i) {
+        ldns_rr* rr = ldns_rr_list_rr(list, i);
+        if (ldns_rr_get_type(rr) != type || ldns_rr_rd_count(rr) < 1) continue;
+        char* s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
+        std::string v = s ? s : "";
+        free(s);
+        if (type != LDNS_RR_TYPE_TXT && !v.empty() && v.back() == '.') v.pop_back();
+        if (!v.empty()) out.push_back(std::move(v));
+    }
+    return out;
+}
+
+std::vector<std::string> system_addresses(const std::string& name) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    std::vector<std::string> out;
+    if (::getaddrinfo(name.c_str(), nullptr, &hints, &res) != 0) return out;
+    for (addrinfo* a = res; a; a = a->ai_next) {
+        char buf[INET6_ADDRSTRLEN] = {};
+        const void* src =
+            a->ai_family == AF_INET
+                ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+                : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
+        if (::inet_ntop(a->ai_family, src, buf, sizeof buf) &&
+            std::find(out.begin(), out.end(), buf) == out.end())
+            out.emplace_back(buf);
+    }
+    ::freeaddrinfo(res);
+    return out;
+}
+
 }  // namespace
 
 Result<std::string> DnsUpdater::zone_for(const std::string& fqdn) {
@@ -289,34 +328,70 @@ Result<void> DnsUpdater::remove_txt(const std::string& fqdn, const std::string& 
     return update(fqdn, value, false);
 }
 
-Result<bool> DnsUpdater::has_txt(const std::string& fqdn, const std::string& value) {
-    auto a = query(host_, port_, fqdn, LDNS_RR_TYPE_TXT);
+Result<bool> DnsUpdater::has_txt(const std::string& host, std::uint16_t port,
+                                 const std::string& fqdn, const std::string& value) {
+    auto a = query(host, port, fqdn, LDNS_RR_TYPE_TXT);
     if (!a) return a.error();
-    ldns_rr_list* ans = ldns_pkt_answer(a->get());
-    for (std::size_t i = 0; ans && i < ldns_rr_list_rr_count(ans); ++i) {
-        ldns_rr* rr = ldns_rr_list_rr(ans, i);
-        if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT || ldns_rr_rd_count(rr) < 1) continue;
-        char* s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
-        std::string got = s ? s : "";
-        free(s);
+    for (const auto& got : rdata_of(ldns_pkt_answer(a->get()), LDNS_RR_TYPE_TXT))
         if (got == "\"" + value + "\"") return true;
-    }
     return false;
+}
+
+std::vector<std::pair<std::string, std::uint16_t>> DnsUpdater::authoritative_servers(
+    const std::string& fqdn) {
+    std::vector<std::pair<std::string, std::uint16_t>> out{{host_, port_}};
+    auto zone = zone_for(fqdn);
+    if (!zone) return out;
+    auto ns = query(host_, port_, *zone, LDNS_RR_TYPE_NS);
+    if (!ns) return out;
+    for (const auto& name : rdata_of(ldns_pkt_answer(ns->get()), LDNS_RR_TYPE_NS)) {
+        std::vector<std::string> addrs;
+        // In-zone name servers: the primary knows their addresses (glue). Others: the
+        // system's resolver.
+        for (ldns_rr_type t : {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA})
+            if (auto a = query(host_, port_, name, t))
+                for (auto& ip : rdata_of(ldns_pkt_answer(a->get()), t)) addrs.push_back(ip);
+        if (addrs.empty()) addrs = system_addresses(name);
+        if (addrs.empty())
+            core::logger("acme")->warn("dns-01: name server {} of {} has no address; not checked",
+                                       name, *zone);
+        for (const auto& ip : addrs) {
+            // The configured primary listed as an NS under its own address is the same server
+            // (tests run it on a high port); every other name server answers on port 53.
+            std::pair<std::string, std::uint16_t> srv{ip, ip == host_ ? port_ : 53};
+            if (std::find(out.begin(), out.end(), srv) == out.end()) out.push_back(srv);
+        }
+    }
+    return out;
 }
 
 Result<void> DnsUpdater::wait_for_txt(const std::string& fqdn, const std::string& value) {
     auto deadline = std::chrono::steady_clock::now() + s_.propagation_timeout;
+    // RFC 8555 §8.4: the CA may ask any authoritative server (through its resolver), so every
+    // name server of the zone must answer the record before the challenge is submitted.
+    auto pending = authoritative_servers(fqdn);
     std::string last;
     for (;;) {
-        auto h = has_txt(fqdn, value);
-        if (h && *h) return {};
-        last = h ? "record not visible yet" : h.error().detail;
+        for (auto it = pending.begin(); it != pending.end();) {
+            auto h = has_txt(it->first, it->second, fqdn, value);
+            if (h && *h) {
+                it = pending.erase(it);
+                continue;
+            }
+            last = h ? "record not visible yet" : h.error().detail;
+            ++it;
+        }
+        if (pending.empty()) return {};
         if (std::chrono::steady_clock::now() >= deadline) break;
         sleep_(std::chrono::milliseconds(500));
     }
-    return make_error(Errc::kUnavailable,
-                      "TXT " + fqdn + " not answered by " + s_.server + " within " +
-                          std::to_string(s_.propagation_timeout.count()) + "s: " + last);
+    std::string who;
+    for (const auto& [h, p] : pending)
+        who += (who.empty() ? "" : ", ") + (h.find(':') != std::string::npos ? "[" + h + "]" : h) +
+               ":" + std::to_string(p);
+    return make_error(Errc::kUnavailable, "TXT " + fqdn + " not answered by " + who + " within " +
+                                              std::to_string(s_.propagation_timeout.count()) +
+                                              "s: " + last);
 }
 
 }  // namespace moat::acme

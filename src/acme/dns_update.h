@@ -12,6 +12,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "acme/settings.h"
 #include "core/result.h"
@@ -47,14 +49,20 @@ public:
     // for no answer, a bad TSIG on the answer or another rcode.
     Result<void> add_txt(const std::string& fqdn, const std::string& value);
     Result<void> remove_txt(const std::string& fqdn, const std::string& value);
-    // Queries the server until it answers `value` among the TXT records of `fqdn`, or the
-    // propagation timeout passes (kUnavailable).
+    // Queries every authoritative server of the zone (the configured one, and each NS of the
+    // zone at the addresses the primary or the system resolver gives) until each answers
+    // `value` among the TXT records of `fqdn`, or the propagation timeout passes
+    // (kUnavailable, naming the servers that did not).
     Result<void> wait_for_txt(const std::string& fqdn, const std::string& value);
+    // The servers wait_for_txt asks: (address, port), the configured server first.
+    std::vector<std::pair<std::string, std::uint16_t>> authoritative_servers(
+        const std::string& fqdn);
 
 private:
     DnsUpdater() = default;
     Result<void> update(const std::string& fqdn, const std::string& value, bool add);
-    Result<bool> has_txt(const std::string& fqdn, const std::string& value);
+    Result<bool> has_txt(const std::string& host, std::uint16_t port, const std::string& fqdn,
+                         const std::string& value);
 
     DnsUpdateSettings s_;
     std::string host_;  // IP literal

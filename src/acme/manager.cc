@@ -37,6 +37,20 @@ bool covers_all(const tls::CertKey& ck, const std::vector<std::string>& names) {
     return true;
 }
 
+// A host's RSA certificate is an entry of its own beside the ECDSA one.
+std::string entry_key(const std::string& name, bool rsa) { return rsa ? name + " rsa" : name; }
+
+std::string status_path(const std::string& cert_file, bool rsa) {
+    return dir_of(cert_file) + (rsa ? "/status-rsa.json" : "/status.json");
+}
+
+const char* key_type(bool rsa) { return rsa ? "rsa2048" : "ecdsa-p256"; }
+
+// The stored files hold the key type this entry orders (not a leftover of another setting).
+bool right_key(const tls::CertKey& ck, bool rsa) {
+    return (EVP_PKEY_get_base_id(ck.key()) == EVP_PKEY_RSA) == rsa;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Manager>> Manager::create(AcmeSettings settings,
@@ -117,19 +131,33 @@ void Manager::stop() {
 }
 
 void Manager::set_certs(std::vector<ManagedCert> certs) {
+    // The RSA certificate is ordered, renewed and backed off like the ECDSA one, as an entry of
+    // its own whose files are the RSA ones: a failing RSA order never holds up the ECDSA one.
+    std::vector<std::pair<ManagedCert, bool>> units;
+    for (auto& c : certs) {
+        if (!c.rsa_cert_file.empty() && !c.rsa_key_file.empty())
+            units.push_back(
+                {ManagedCert{c.name, c.names, c.rsa_cert_file, c.rsa_key_file, "", ""}, true});
+        c.rsa_cert_file.clear();
+        c.rsa_key_file.clear();
+        units.push_back({std::move(c), false});
+    }
     std::lock_guard lock(mu_);
     std::map<std::string, Entry> next;
-    for (auto& c : certs) {
-        auto it = entries_.find(c.name);
+    for (auto& [c, rsa] : units) {
+        const std::string key = entry_key(c.name, rsa);
+        auto it = entries_.find(key);
         Entry e;
         if (it != entries_.end() && it->second.spec.names == c.names &&
             it->second.spec.cert_file == c.cert_file) {
             e = std::move(it->second);
         } else {
+            e.rsa = rsa;
             e.st.name = c.name;
             e.st.names = c.names;
+            e.st.rsa = rsa;
             // A status file from an earlier run keeps the failure count and backoff.
-            auto text = internal::read_file(dir_of(c.cert_file) + "/status.json");
+            auto text = internal::read_file(status_path(c.cert_file, rsa));
             if (text) {
                 if (auto old = status_from_json(*text); old && old->names == c.names) {
                     e.st.failures = old->failures;
@@ -141,7 +169,7 @@ void Manager::set_certs(std::vector<ManagedCert> certs) {
         }
         e.spec = std::move(c);
         e.next_check = {};
-        next.emplace(e.spec.name, std::move(e));
+        next.emplace(key, std::move(e));
     }
     entries_ = std::move(next);
     wake_ = true;
@@ -211,7 +239,7 @@ bool Manager::check(Entry& e, TimePoint now) {
     auto log = core::logger("acme");
     bool changed = false;
     auto stored = tls::load_cert_key_files(e.spec.cert_file, e.spec.key_file);
-    bool usable = stored && covers_all(**stored, e.spec.names);
+    bool usable = stored && covers_all(**stored, e.spec.names) && right_key(**stored, e.rsa);
     std::string replaces;
     TimePoint due = now;
     if (stored) {
@@ -258,10 +286,11 @@ bool Manager::check(Entry& e, TimePoint now) {
         double days = days_left(now, f.not_after);
         if (days < 7 && now - e.last_expiry_warning >= hours(1)) {
             e.last_expiry_warning = now;
-            log->error("certificate expires soon name={} days_left={:.1f} not_after={}s state={}",
-                       e.spec.name, days,
-                       std::chrono::duration_cast<seconds>(f.not_after.time_since_epoch()).count(),
-                       e.st.state(now));
+            log->error(
+                "certificate expires soon name={} key={} days_left={:.1f} not_after={}s state={}",
+                e.spec.name, key_type(e.rsa), days,
+                std::chrono::duration_cast<seconds>(f.not_after.time_since_epoch()).count(),
+                e.st.state(now));
         }
     } else {
         e.known_not_after = TimePoint{};
@@ -289,13 +318,14 @@ bool Manager::check(Entry& e, TimePoint now) {
     }
     // Another process may have renewed while we waited for the lock.
     if (auto again = tls::load_cert_key_files(e.spec.cert_file, e.spec.key_file);
-        again && covers_all(**again, e.spec.names) && (*again)->not_after() != e.known_not_after) {
+        again && covers_all(**again, e.spec.names) && right_key(**again, e.rsa) &&
+        (*again)->not_after() != e.known_not_after) {
         e.next_check = now;
         return changed;
     }
 
-    log->info("ordering certificate name={} names={} reason={}", e.spec.name,
-              fmt::join(e.spec.names, ","),
+    log->info("ordering certificate name={} key={} names={} reason={}", e.spec.name,
+              key_type(e.rsa), fmt::join(e.spec.names, ","),
               usable   ? "renewal due"
               : stored ? "names changed"
                        : "none stored");
@@ -310,7 +340,7 @@ bool Manager::check(Entry& e, TimePoint now) {
         // rebuild) and schedules the renewal from the new dates.
         e.next_check = now;
         e.known_not_after = TimePoint{};
-        log->info("certificate issued name={}", e.spec.name);
+        log->info("certificate issued name={} key={}", e.spec.name, key_type(e.rsa));
         return changed;
     }
     {
@@ -329,8 +359,8 @@ bool Manager::check(Entry& e, TimePoint now) {
     auto wait = backoff(e.st.failures, rnd(), ra);
     e.st.next_attempt = now + wait;
     e.next_check = e.st.next_attempt;
-    log->error("certificate order failed name={} failures={} retry_in={}s serving={} err={}",
-               e.spec.name, e.st.failures, wait.count(),
+    log->error("certificate order failed name={} key={} failures={} retry_in={}s serving={} err={}",
+               e.spec.name, key_type(e.rsa), e.st.failures, wait.count(),
                usable ? "old certificate" : "nothing (no certificate yet)", r.error().detail);
     return changed;
 }
@@ -404,6 +434,7 @@ Result<void> Manager::order(Entry& e, TimePoint now, const std::string& replaces
     auto sv = solvers();
     if (!sv) return sv.error();
     IssuerOptions io = opts_.issuer;
+    io.rsa = e.rsa;
     Issuer issuer(*client_, *account_, *sv, io);
     auto issued = issuer.issue(e.spec.names, replaces);
     if (!issued) return issued.error();
@@ -417,9 +448,9 @@ Result<void> Manager::order(Entry& e, TimePoint now, const std::string& replaces
 }
 
 void Manager::save_status(const Entry& e) {
-    std::string dir = dir_of(e.spec.cert_file);
-    if (!internal::make_dirs(dir, 0700)) return;
-    auto r = internal::write_file_atomic(dir + "/status.json", status_to_json(e.st), 0600);
+    if (!internal::make_dirs(dir_of(e.spec.cert_file), 0700)) return;
+    auto r = internal::write_file_atomic(status_path(e.spec.cert_file, e.rsa), status_to_json(e.st),
+                                         0600);
     if (!r)
         core::logger("acme")->warn("status not saved name={} err={}", e.spec.name,
                                    r.error().detail);

@@ -42,6 +42,10 @@ struct ManagedCert {
     std::vector<std::string> names;  // everything to order, canonical first
     std::string cert_file;           // PEM chain (leaf first), as tls::CertSpec::cert_file
     std::string key_file;            // PEM key, mode 0600, as tls::CertSpec::key_file
+    // AcmeSettings::rsa_extra: a second, RSA-2048 certificate for the same names, ordered and
+    // renewed like the first (its own status, backoff and ARI window). Empty: none.
+    std::string rsa_cert_file;  // as tls::CertSpec::rsa_cert_file
+    std::string rsa_key_file;   // as tls::CertSpec::rsa_key_file
 };
 
 struct ManagerOptions {
@@ -77,6 +81,7 @@ public:
 
     // A reload: new or changed entries are checked at once, removed ones are forgotten.
     void set_certs(std::vector<ManagedCert> certs);
+    // One status per certificate: a ManagedCert with RSA files has two (same name, rsa set).
     std::vector<CertStatus> status() const;
     // Orders that failed since start (for moat_acme_order_failures_total).
     std::uint64_t failed_orders() const { return failed_orders_.load(); }
@@ -86,8 +91,11 @@ public:
     TimePoint run_due();
 
 private:
+    // One certificate: a ManagedCert's ECDSA one, or its RSA one (then spec.cert_file and
+    // spec.key_file are the RSA files and rsa is set). Keyed in entries_ by entry_key().
     struct Entry {
         ManagedCert spec;
+        bool rsa = false;
         CertStatus st;
         TimePoint next_check{};
         TimePoint ari_next_poll{};

@@ -33,8 +33,8 @@ struct AcmeSettings {
     std::string eab_hmac_key;          // base64url; never logged
     ChallengeType challenge = ChallengeType::kAuto;  // auto: dns-01 when dns is configured
     double renew_before_fraction = 0;  // 0: a third of the lifetime (half for <= 10 days)
-    bool rsa_extra = false;            // also an RSA-2048 certificate (not served yet)
-    std::string state_dir;             // <data_dir>/acme: account, certificates, lock
+    bool rsa_extra = false;  // also an RSA-2048 certificate, served to clients without ECDSA
+    std::string state_dir;   // <data_dir>/acme: account, certificates, lock
     DnsUpdateSettings dns;
     // Extra names per canonical host (mail: "mta-sts.<domain>"), added to that host's order.
     std::map<std::string, std::vector<std::string>> extra_names;

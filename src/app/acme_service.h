@@ -16,7 +16,8 @@
 
 namespace moat::app {
 
-// cfg.tls with every tls = "acme" entry pointing at its files under <data_dir>/acme/certs/<host>/.
+// cfg.tls with every tls = "acme" entry pointing at its files under <data_dir>/acme/certs/<host>/
+// (with acme.key_type "rsa2048" also at fullchain-rsa.pem / privkey-rsa.pem there).
 // config/acme.cc does this for sites; entries added by sections read after [acme] (mail's
 // mta-sts.<domain> policy hosts) get it here. Runtime builds its CertTable from the result.
 tls::TlsSettings tls_with_acme_paths(const config::Config& cfg);

@@ -142,6 +142,10 @@ void ControlPlane::on_s3_write(const s3::WriteEvent& e) {
     }
     if (e.status >= 300 || !releases_) return;
     if (!e.key.empty()) return releases_->on_s3_write(e.bucket, e.key);
+    // Other key-less writes set bucket settings (lifecycle, versioning, policy) and change no
+    // object: a rebuild for them made an empty first release of every store environment that
+    // had none yet.
+    if (e.operation != "DeleteObjects") return;
     // DeleteObjects names its keys in the body: every store environment may have changed (a
     // rebuild that finds nothing new makes no release).
     for (const auto& s : sites_)

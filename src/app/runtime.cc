@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "mail/policy_router.h"
 #include "mail/publish.h"
+#include "mail/tlsrpt_bucket.h"
 #include "site/site_table.h"
 #include "tls/build_cert_table.h"
 
@@ -206,8 +207,12 @@ Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Co
         rt->shipper_ = std::make_unique<LogShipper>(rt->store_->store(), ls);
         rt->shipper_->start();
     }
-    // [mail] tlsrpt_listen: the TLS-RPT receiver (RFC 8460 §5.3) on the control-plane server.
-    auto tlsrpt = mail::TlsRptService::start(cfg->mail, cfg->tls, rt->tls_->certs());
+    // [mail] tlsrpt_listen: the TLS-RPT receiver (RFC 8460 §5.3) on the control-plane server;
+    // with a store, reports go into `logs` under TLSRPT/<domain>/, else into the data folder.
+    store::Store* rpt_store = rt->store_ && mail::TlsRptBucket::usable(rt->store_->store())
+                                  ? &rt->store_->store()
+                                  : nullptr;
+    auto tlsrpt = mail::TlsRptService::start(cfg->mail, cfg->tls, rt->tls_->certs(), rpt_store);
     if (!tlsrpt) return tlsrpt.error();
     rt->tlsrpt_ = std::move(*tlsrpt);
     rt->cfg_ = std::move(cfg);
@@ -223,8 +228,8 @@ Runtime::~Runtime() {
     shipper_.reset();  // before the store it writes to
     s3_.reset();
     control_.reset();
+    tlsrpt_.reset();  // before the store it writes to
     store_.reset();
-    tlsrpt_.reset();
     if (log_) log_->stop();
 }
 

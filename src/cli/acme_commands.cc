@@ -59,22 +59,31 @@ int run_certs(const CertsOptions& o) {
     std::error_code ec;
     for (const auto& d : std::filesystem::directory_iterator(certs, ec)) {
         if (!d.is_directory()) continue;
-        acme::CertStatus st;
-        st.name = d.path().filename().string();
-        if (auto j = acme::status_from_json(slurp(d.path() / "status.json")); j) st = *j;
-        // The files are the truth for what is served; the status file adds the history.
-        auto ck = tls::load_cert_key_files((d.path() / "fullchain.pem").string(),
-                                           (d.path() / "privkey.pem").string());
-        if (ck) {
-            auto f = acme::cert_facts(**ck);
-            st.has_cert = true;
-            st.issuer = f.issuer;
-            st.not_after = f.not_after;
-            if (st.names.empty()) st.names = f.names;
-        } else {
-            st.has_cert = false;
+        // key_type rsa2048: the RSA certificate's files sit beside the ECDSA one's, as a row
+        // "<host> (rsa2048)".
+        for (std::string suffix : {"", "-rsa"}) {
+            if (!suffix.empty() && !std::filesystem::exists(d.path() / "status-rsa.json") &&
+                !std::filesystem::exists(d.path() / "fullchain-rsa.pem"))
+                continue;
+            acme::CertStatus st;
+            st.name = d.path().filename().string();
+            if (auto j = acme::status_from_json(slurp(d.path() / ("status" + suffix + ".json"))); j)
+                st = *j;
+            // The files are the truth for what is served; the status file adds the history.
+            auto ck =
+                tls::load_cert_key_files((d.path() / ("fullchain" + suffix + ".pem")).string(),
+                                         (d.path() / ("privkey" + suffix + ".pem")).string());
+            if (ck) {
+                auto f = acme::cert_facts(**ck);
+                st.has_cert = true;
+                st.issuer = f.issuer;
+                st.not_after = f.not_after;
+                if (st.names.empty()) st.names = f.names;
+            } else {
+                st.has_cert = false;
+            }
+            rows[suffix.empty() ? st.name : st.name + " (rsa2048)"] = st;
         }
-        rows[st.name] = st;
     }
     for (const auto& n : configured)
         if (!rows.count(n)) {
@@ -92,7 +101,7 @@ int run_certs(const CertsOptions& o) {
     for (const auto& [name, st] : rows) {
         std::string names;
         for (const auto& n : st.names)
-            if (n != name) names += (names.empty() ? "" : ",") + n;
+            if (n != st.name) names += (names.empty() ? "" : ",") + n;
         double days =
             st.has_cert ? std::chrono::duration<double>(st.not_after - now).count() / 86400 : 0;
         std::string err = st.last_error.substr(0, 200);

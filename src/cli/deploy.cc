@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,25 @@ using nlohmann::json;
 
 constexpr int kMaxJobs = 64;
 constexpr int kAttempts = 3;  // per file, for a dropped connection or a 5xx
+
+// MOAT_DEPLOY_TIMINGS=1: each phase's wall time on stderr, for bench/release/deploy_bench.sh
+// and for finding where a slow deploy spends its time (docs/benchmarks.md, releases).
+class PhaseTimer {
+public:
+    PhaseTimer() : on_(std::getenv("MOAT_DEPLOY_TIMINGS") != nullptr) {}
+    void lap(const char* phase, const std::string& detail = "") {
+        auto now = std::chrono::steady_clock::now();
+        if (on_)
+            std::fprintf(stderr, "moat deploy: timing %-8s %8.3f s%s%s\n", phase,
+                         std::chrono::duration<double>(now - last_).count(),
+                         detail.empty() ? "" : "  ", detail.c_str());
+        last_ = now;
+    }
+
+private:
+    bool on_;
+    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
 
 bool is_hex64(const std::string& s) {
     return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -95,16 +115,56 @@ struct UploadRun {
     }
 };
 
+// --force is an admin's: a principal the server names as something else is told so before
+// anything is uploaded. 0 to go on (also when whoami cannot say: the deploy call decides).
+int check_admin(const AdminClient& client) {
+    auto who = client.call("GET", "/v1/whoami");
+    if (!who || !who->ok()) return 0;
+    std::string name, role;
+    try {
+        auto j = json::parse(who->body);
+        name = j.value("principal", "?");
+        role = j.value("role", "");
+    } catch (const json::exception&) {
+        return 0;
+    }
+    if (role.empty() || role == "admin") return 0;
+    std::fprintf(stderr, "moat deploy: --force needs the admin role (%s is %s)\n", name.c_str(),
+                 role.c_str());
+    return 1;
+}
+
+// Step 4, with the TOTP code a forced deploy needs (asked for now, after the uploads). A code
+// the server calls used or wrong is followed by another while the source has one.
+Result<ApiResponse> final_call(const AdminClient& client, const DeployOptions& o,
+                               const std::string& body) {
+    Result<ApiResponse> r = make_error(Errc::kInvalidArgument, "--force needs a TOTP code");
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        std::string code;
+        if (o.force) {
+            if (!o.otp) return r;
+            auto c = o.otp(client.profile());
+            if (!c) return attempt == 0 ? Result<ApiResponse>(c.error()) : r;
+            code = std::move(*c);
+        }
+        r = client.call("POST", env_path(o) + "/deploy", body, code);
+        if (!o.force || !r || r->status != 401 || r->code != "OtpInvalid") break;
+    }
+    return r;
+}
+
 }  // namespace
 
-std::string deploy_files_json(const std::vector<LocalFile>& files) {
+std::string deploy_files_json(const std::vector<LocalFile>& files, bool force) {
     json arr = json::array();
     for (const auto& f : files)
         arr.push_back(
             {{"path", f.path}, {"sha256", f.sha256}, {"size", f.size}, {"content_type", ""}});
     // Paths are bytes from the file system; ones that are not UTF-8 are replaced rather than
     // thrown about (the server then refuses the path, naming it).
-    return json{{"files", std::move(arr)}}.dump(-1, ' ', false, json::error_handler_t::replace);
+    json body{{"files", std::move(arr)}};
+    if (force) body["force"] = true;
+    return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<std::vector<std::string>> parse_missing(std::string_view body) {
@@ -164,6 +224,7 @@ int run_deploy(const DeployOptions& o, const ConnectionFlags& flags) {
         std::fprintf(stderr, "moat deploy: --jobs must be between 1 and %d\n", kMaxJobs);
         return 2;
     }
+    PhaseTimer timer;
     // Everything local is checked before the first byte goes out.
     auto files = walk_folder(o.dir);
     if (!files) {
@@ -179,7 +240,11 @@ int run_deploy(const DeployOptions& o, const ConnectionFlags& flags) {
         std::fprintf(stderr, "moat deploy: %s\n", h.error().detail.c_str());
         return 1;
     }
+    timer.lap("walk+hash", std::to_string(files->size()) + " files");
     AdminClient client(std::move(*profile));
+    if (o.force) {
+        if (int rc = check_admin(client); rc != 0) return rc;
+    }
     std::string body = deploy_files_json(*files);
 
     auto missing = client.call("POST", env_path(o) + "/missing", body);
@@ -203,6 +268,7 @@ int run_deploy(const DeployOptions& o, const ConnectionFlags& flags) {
     }
     std::uint64_t up_bytes = 0;
     for (auto i : *plan) up_bytes += (*files)[i].size;
+    timer.lap("missing", std::to_string(plan->size()) + " to upload");
 
     if (!plan->empty()) {
         Progress progress(plan->size(), up_bytes, ::isatty(STDERR_FILENO) == 1, stderr);
@@ -221,16 +287,18 @@ int run_deploy(const DeployOptions& o, const ConnectionFlags& flags) {
             return run.exit_code;
         }
     }
+    timer.lap("upload", format_bytes(up_bytes));
 
-    auto deployed = client.call("POST", env_path(o) + "/deploy", body);
+    auto deployed = final_call(client, o, deploy_files_json(*files, o.force));
     if (!deployed) {
         std::fprintf(stderr, "moat deploy: %s\n", deployed.error().detail.c_str());
-        return 1;
+        return exit_code_for(deployed.error());
     }
     if (!deployed->ok()) {
         std::fprintf(stderr, "moat deploy: %s\n", deployed->error_text().c_str());
         return exit_code_for(*deployed);
     }
+    timer.lap("deploy");
     std::string out = o.json ? deployed->body + "\n"
                              : deploy_summary(deployed->body, o.site, o.env, files->size(),
                                               plan->size(), up_bytes);

@@ -1,6 +1,7 @@
 // The mail part's subcommands: `moat dns <name>` (records to publish, --check against live
 // DNS), `moat check mail <domain>` (the MTA-STS / TLS-RPT / STARTTLS / DANE checklist) and
-// `moat mail reports <domain>` (summary of received TLS-RPT reports).
+// `moat mail reports <domain>` (summary of received TLS-RPT reports, from the store's `logs`
+// bucket when the config has a store, else from <data_dir>/tlsrpt; --dir names a folder).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "acme/caa.h"
+#include "app/store_service.h"
 #include "cli/commands.h"
 #include "config/config.h"
 #include "config/values.h"
@@ -16,7 +18,9 @@
 #include "mail/dns_plan.h"
 #include "mail/grammar.h"
 #include "mail/policy_id.h"
+#include "mail/tlsrpt_bucket.h"
 #include "mail/tlsrpt_store.h"
+#include "store/store.h"
 #include "tls/init.h"
 
 namespace moat::cli {
@@ -171,16 +175,52 @@ int run_check_mail(const mail::CheckOptions& o, bool json) {
     return mail::exit_code(*report);
 }
 
+// The store the server keeps reports in, or null for the folder: only when the config has a
+// store that exists (a read command never creates one) and still has its `logs` bucket, the
+// rule app::Runtime follows. The store's shared flock and SQLite's WAL let this reader open it
+// beside the running server; only `moat store rotate-key` (exclusive) makes it fail.
+Result<std::unique_ptr<store::Store>> report_store(const config::Config& cfg) {
+    if (!app::StoreService::needed(cfg)) return std::unique_ptr<store::Store>();
+    store::StoreSettings ss = app::StoreService::settings(cfg);
+    ss.default_buckets = false;  // reading: never recreate a bucket the operator deleted
+    std::error_code ec;
+    if (!std::filesystem::exists(std::filesystem::path(ss.dir) / "meta.db", ec))
+        return std::unique_ptr<store::Store>();
+    auto st = store::Store::open(ss);
+    if (!st) return make_error(st.error().code, "store " + ss.dir + ": " + st.error().detail);
+    if (!mail::TlsRptBucket::usable(**st)) return std::unique_ptr<store::Store>();
+    return std::move(*st);
+}
+
 int run_reports(const std::string& config_path, const std::string& domain, const std::string& dir,
                 bool json) {
-    std::string folder = dir;
-    if (folder.empty()) {
+    std::unique_ptr<store::Store> st;  // outlives the sink that refers to it
+    std::unique_ptr<mail::TlsRptSink> sink;
+    if (!dir.empty()) {
+        sink = std::make_unique<mail::TlsRptStore>(dir);
+    } else {
         auto cfg = load(config_path);
         if (!cfg) return 2;
-        folder = cfg->mail.tlsrpt_dir;
+        auto opened = report_store(*cfg);
+        if (!opened) {
+            std::fprintf(stderr, "moat mail reports: %s (--dir reads a report folder instead)\n",
+                         opened.error().detail.c_str());
+            return 1;
+        }
+        st = std::move(*opened);
+        if (st) {
+            sink = std::make_unique<mail::TlsRptBucket>(*st);
+            // Reports received before the server had a store stay in the folder.
+            std::error_code ec;
+            auto old = std::filesystem::path(cfg->mail.tlsrpt_dir) / mail::grammar::to_lower(domain);
+            if (std::filesystem::is_directory(old, ec))
+                std::fprintf(stderr, "moat mail reports: older reports are in %s (--dir %s)\n",
+                             old.c_str(), cfg->mail.tlsrpt_dir.c_str());
+        } else {
+            sink = std::make_unique<mail::TlsRptStore>(cfg->mail.tlsrpt_dir);
+        }
     }
-    auto store = mail::TlsRptStore(folder);
-    auto s = store.summarize(mail::grammar::to_lower(domain));
+    auto s = sink->summarize(mail::grammar::to_lower(domain));
     if (!s) {
         std::fprintf(stderr, "moat mail reports: %s\n", s.error().detail.c_str());
         return 1;
@@ -232,7 +272,8 @@ void add_mail_commands(CLI::App& root, Commands& out) {
     auto* rep = mail_cmd->add_subcommand("reports", "Summarise received TLS-RPT reports");
     rep->add_option("domain", ro->domain, "policy domain")->required();
     rep->add_option("--config,-c", ro->config, "moat.toml (default ./moat.toml, ./moat-data/)");
-    rep->add_option("--dir", ro->dir, "report folder instead of <data_dir>/tlsrpt");
+    rep->add_option("--dir", ro->dir,
+                    "report folder instead of the store's logs/TLSRPT/ or <data_dir>/tlsrpt");
     rep->add_flag("--json", ro->json, "machine-readable output");
     out.push_back({rep, [ro] { return run_reports(ro->config, ro->domain, ro->dir, ro->json); }});
 }

@@ -153,10 +153,7 @@ void read_acme(TableReader& top, const std::filesystem::path& base, Config& cfg)
     }
     for (const auto& kt : types) {
         if (kt.value == "rsa2048") {
-            a.rsa_extra = true;
-            r.warning("key_type",
-                      "rsa2048: the extra RSA certificate is not served yet (the TLS part holds "
-                      "one certificate per name); ECDSA P-256 is used");
+            a.rsa_extra = true;  // beside the ECDSA one, never instead of it
         } else if (kt.value != "ecdsa-p256") {
             r.error("key_type",
                     fmt::format("\"{}\": expected \"ecdsa-p256\" or \"rsa2048\"", kt.value));

@@ -321,6 +321,18 @@ void read_site(TableReader& sites, const toml::key& key, const toml::table& t,
             r.error(k, "is only used with tls = \"files\"");
         }
     }
+    // An RSA certificate beside the (ECDSA) one, for clients that cannot verify ECDSA.
+    if (r.get("cert_rsa") || r.get("key_rsa")) {
+        if (source != "files") {
+            r.error(r.get("cert_rsa") ? "cert_rsa" : "key_rsa",
+                    "is only used with tls = \"files\"");
+        } else if (!r.get("cert_rsa") || !r.get("key_rsa")) {
+            r.error(r.get("cert_rsa") ? "cert_rsa" : "key_rsa", "cert_rsa and key_rsa go together");
+        } else {
+            read_file_path(r, "cert_rsa", base, res.cert.rsa_cert_file);
+            read_file_path(r, "key_rsa", base, res.cert.rsa_key_file);
+        }
+    }
 
     if (r.read_string("error_page", s.error_page)) {
         const std::string& p = s.error_page;

@@ -3,11 +3,14 @@
 #include <algorithm>
 
 #include "core/log.h"
+#include "mail/tlsrpt_store.h"
 
 namespace moat::mail {
 
-TlsRptReceiver::TlsRptReceiver(const MailSettings& s)
-    : store_(s.tlsrpt_dir), max_body_(s.tlsrpt_max_body), max_inflated_(s.tlsrpt_max_inflated) {
+TlsRptReceiver::TlsRptReceiver(const MailSettings& s, std::unique_ptr<TlsRptSink> sink)
+    : sink_(sink ? std::move(sink) : std::make_unique<TlsRptStore>(s.tlsrpt_dir)),
+      max_body_(s.tlsrpt_max_body),
+      max_inflated_(s.tlsrpt_max_inflated) {
     for (const auto& d : s.domains) domains_.insert(d.domain);
 }
 
@@ -26,12 +29,12 @@ TlsRptOutcome TlsRptReceiver::receive(std::string_view content_type, std::string
         if (domains_.count(p.domain) && std::find(mine.begin(), mine.end(), p.domain) == mine.end())
             mine.push_back(p.domain);
     if (mine.empty()) return {403, "the report covers no policy domain of this server"};
-    auto added = store_.add(*report, *text, mine);
+    auto added = sink_->add(*report, *text, mine);
     if (!added) {
         core::logger("mail")->error("tlsrpt store failed: {}", added.error().detail);
         return {500, "the report could not be stored"};
     }
-    if (*added == TlsRptStore::Added::kDuplicate) return {200, "duplicate report, already stored"};
+    if (*added == TlsRptSink::Added::kDuplicate) return {200, "duplicate report, already stored"};
     core::logger("mail")->info("tlsrpt report stored org=\"{}\" id=\"{}\" domains={}",
                                report->organization, report->report_id, mine.size());
     return {201, "report stored"};

@@ -3,7 +3,8 @@
 // _smtp._tls record, served by the control-plane edge::ServiceServer (request bodies never touch
 // the edge's hot path). It checks the method, size and Content-Type, decodes (gzip with a
 // decompression limit), parses tolerantly, and stores the report once per (organisation,
-// report-id) for the configured policy domains it covers. Answers: 201 stored, 200 duplicate,
+// report-id) for the configured policy domains it covers, through a TlsRptSink (the store's
+// `logs` bucket, or the report folder). Answers: 201 stored, 200 duplicate,
 // 400 malformed, 403 no configured domain, 405 not POST, 413 too large, 415 wrong type.
 // Nothing is stored unless the whole report parsed. Runs on a ServiceServer pool thread; blocks.
 
@@ -13,7 +14,7 @@
 
 #include "edge/service.h"
 #include "mail/settings.h"
-#include "mail/tlsrpt_store.h"
+#include "mail/tlsrpt_sink.h"
 
 namespace moat::mail {
 
@@ -24,19 +25,22 @@ struct TlsRptOutcome {
 };
 class TlsRptReceiver {
 public:
-    explicit TlsRptReceiver(const MailSettings& settings);
+    // Keeps reports in `sink`; null: in the folder settings.tlsrpt_dir (TlsRptStore).
+    explicit TlsRptReceiver(const MailSettings& settings,
+                            std::unique_ptr<TlsRptSink> sink = nullptr);
     TlsRptOutcome receive(std::string_view content_type, std::string_view body);
     std::uint64_t max_body() const { return max_body_; }
 
 private:
     std::set<std::string> domains_;
-    TlsRptStore store_;
+    std::unique_ptr<TlsRptSink> sink_;
     std::uint64_t max_body_, max_inflated_;
 };
 
 class TlsRptHandler : public edge::ServiceHandler {
 public:
-    explicit TlsRptHandler(const MailSettings& settings) : receiver_(settings) {}
+    TlsRptHandler(const MailSettings& settings, std::unique_ptr<TlsRptSink> sink)
+        : receiver_(settings, std::move(sink)) {}
     void handle(edge::ServiceRequest& req, edge::ServiceResponse& res) override;
 
 private:

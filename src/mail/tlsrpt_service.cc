@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/log.h"
+#include "mail/tlsrpt_bucket.h"
 #include "mail/tlsrpt_handler.h"
 #include "tls/server_context.h"
 
@@ -10,7 +11,7 @@ namespace moat::mail {
 
 Result<std::unique_ptr<TlsRptService>> TlsRptService::start(
     const MailSettings& settings, const tls::TlsSettings& tls,
-    std::shared_ptr<const tls::CertTable> certs) {
+    std::shared_ptr<const tls::CertTable> certs, store::Store* store) {
     if (settings.tlsrpt_listen.empty()) return std::unique_ptr<TlsRptService>();
     std::unique_ptr<TlsRptService> svc(new TlsRptService());
     auto ctx = tls::ServerContext::create(tls);
@@ -25,14 +26,17 @@ Result<std::unique_ptr<TlsRptService>> TlsRptService::start(
     // Senders post one report per domain per day: short deadlines keep slow peers cheap.
     es.header_timeout = std::chrono::milliseconds(10000);
     es.io_timeout = std::chrono::milliseconds(20000);
-    auto server =
-        edge::ServiceServer::create(es, svc->tls_, std::make_shared<TlsRptHandler>(settings));
+    std::unique_ptr<TlsRptSink> sink;
+    if (store) sink = std::make_unique<TlsRptBucket>(*store);
+    auto server = edge::ServiceServer::create(
+        es, svc->tls_, std::make_shared<TlsRptHandler>(settings, std::move(sink)));
     if (!server)
         return make_error(server.error().code, "tlsrpt listener: " + server.error().detail);
     svc->server_ = std::move(*server);
     svc->server_->start();
-    core::logger("mail")->info("tls-rpt receiver listening on {}",
-                               fmt::join(settings.tlsrpt_listen, ", "));
+    core::logger("mail")->info("tls-rpt receiver listening on {} into {}",
+                               fmt::join(settings.tlsrpt_listen, ", "),
+                               store ? "logs/TLSRPT/" : settings.tlsrpt_dir);
     return svc;
 }
 

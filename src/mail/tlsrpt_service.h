@@ -2,7 +2,8 @@
 // The TLS-RPT receiver's listener: an edge::ServiceServer on [mail] tlsrpt_listen with its own
 // TLS context (same certificates as the edge, ALPN http/1.1 only since the service server does
 // not speak HTTP/2) and a TlsRptHandler. Built and owned by app::Runtime; start() binds at once,
-// stop() joins the pool (bounded). Off unless tlsrpt_listen is set.
+// stop() joins the pool (bounded). Off unless tlsrpt_listen is set. Reports go into the store's
+// `logs` bucket (TlsRptBucket) when given a store, else into settings.tlsrpt_dir.
 
 #include <memory>
 #include <vector>
@@ -16,15 +17,20 @@
 namespace moat::tls {
 class ServerContext;
 }
+namespace moat::store {
+class Store;
+}
 
 namespace moat::mail {
 
 class TlsRptService {
 public:
-    // Null (and no error) when settings.tlsrpt_listen is empty.
-    static Result<std::unique_ptr<TlsRptService>> start(
-        const MailSettings& settings, const tls::TlsSettings& tls,
-        std::shared_ptr<const tls::CertTable> certs);
+    // Null (and no error) when settings.tlsrpt_listen is empty. `store`: where reports go (its
+    // `logs` bucket), null for the folder; it must outlive the service, or at least its stop().
+    static Result<std::unique_ptr<TlsRptService>> start(const MailSettings& settings,
+                                                        const tls::TlsSettings& tls,
+                                                        std::shared_ptr<const tls::CertTable> certs,
+                                                        store::Store* store = nullptr);
     ~TlsRptService();
     void set_certs(std::shared_ptr<const tls::CertTable> certs);
     void stop();

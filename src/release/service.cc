@@ -80,11 +80,15 @@ Result<void> ServiceImpl::writable(const site::SiteSettings& s, std::string_view
     return {};
 }
 
-Result<void> ServiceImpl::check_policy(const site::SiteSettings& s) const {
+Result<void> ServiceImpl::check_policy(const site::SiteSettings& s, bool force,
+                                       std::string_view action, std::string_view by) const {
     if (!opts_.policy_check) return {};
     std::string msg = opts_.policy_check(s);
     if (msg.empty()) return {};
-    return release_error(Errc::kDenied, Reason::kPolicy, std::move(msg));
+    if (!force) return release_error(Errc::kDenied, Reason::kPolicy, std::move(msg));
+    core::logger("release")->warn("policy overridden site={} action={} by={} policy={}", s.name,
+                                  action, by, msg);
+    return {};
 }
 
 // The host rule of site_table.h: an environment without a host of its own is production on

@@ -161,10 +161,12 @@ public:
     // store: kMissingContent names the first that is not), mirrors it under
     // content/<env>/<site>/ (removed paths get delete markers), makes compressed variants of
     // new contents, and points env at it. Idempotent: the same files as the current release
-    // make no new release and return the current one.
+    // make no new release and return the current one. Refused (kPolicy) when the site fails
+    // ServiceOptions::policy_check, unless `force` (an admin's override; the caller checks who
+    // may and records it): a forced call logs the failing check and goes on.
     virtual Result<ReleaseInfo> deploy(std::string_view site, std::string_view env,
-                                       const std::vector<DeployFile>& files,
-                                       std::string_view by) = 0;
+                                       const std::vector<DeployFile>& files, std::string_view by,
+                                       bool force = false) = 0;
     // A release of what content/<env>/<site>/ holds now (the S3 path; also `moat invalidate`
     // of a store-served environment). No new release when nothing changed.
     virtual Result<ReleaseInfo> build_from_prefix(std::string_view site, std::string_view env,
@@ -180,14 +182,16 @@ public:
     // Promotion of `from`'s current release (or `release` when given) to the protected
     // environment. With the site's policy at 0 approvals, or approvals already given for that
     // release and manifest hash, it happens now; else a pending request is recorded (one per
-    // site: a newer request replaces it).
+    // site: a newer request replaces it). `force`: as for deploy.
     virtual Result<PromoteOutcome> promote(std::string_view site, std::string_view from,
-                                           std::string_view release, std::string_view by) = 0;
+                                           std::string_view release, std::string_view by,
+                                           bool force = false) = 0;
     // An approval of the pending promotion of `release` (bound to its manifest hash). The
     // requester cannot approve (kSelfApproval). When the count reaches the policy, the
-    // promotion happens now (promoted = true).
+    // promotion happens now (promoted = true), unless the policy check refuses it (kPolicy;
+    // the approval stays recorded) and `force` (as for deploy) is false.
     virtual Result<PromoteOutcome> approve(std::string_view site, std::string_view release,
-                                           std::string_view by) = 0;
+                                           std::string_view by, bool force = false) = 0;
     virtual Result<void> reject(std::string_view site, std::string_view release,
                                 std::string_view by, std::string_view reason) = 0;
     // Points env back at `to`, or, when empty, at the release it served before the current one.

@@ -128,12 +128,13 @@ Result<store::ObjectInfo> ServiceImpl::upload(std::string_view site, std::string
 }
 
 Result<ReleaseInfo> ServiceImpl::deploy(std::string_view site, std::string_view env,
-                                        const std::vector<DeployFile>& files, std::string_view by) {
+                                        const std::vector<DeployFile>& files, std::string_view by,
+                                        bool force) {
     auto s = find_site(site);
     if (!s) return s.error();
     MOAT_TRY(writable(*s, env));
     MOAT_TRY(check_files(files));
-    MOAT_TRY(check_policy(*s));
+    MOAT_TRY(check_policy(*s, force, "deploy", by));
     std::lock_guard lock(mu_);
 
     // What env serves now: unchanged files keep their exact entries (and variants), so the same

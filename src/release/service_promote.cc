@@ -65,12 +65,13 @@ Result<PromoteOutcome> ServiceImpl::promote_now(const site::SiteSettings& s, con
 }
 
 Result<PromoteOutcome> ServiceImpl::promote(std::string_view site, std::string_view from,
-                                            std::string_view release, std::string_view by) {
+                                            std::string_view release, std::string_view by,
+                                            bool force) {
     auto s = find_site(site);
     if (!s) return s.error();
     auto target = store_env(*s, settings_.protected_env);
     if (!target) return target.error();
-    MOAT_TRY(check_policy(*s));
+    MOAT_TRY(check_policy(*s, force, "promote", by));
     std::lock_guard lock(mu_);
     std::string id(release);
     if (id.empty()) {
@@ -104,7 +105,7 @@ Result<PromoteOutcome> ServiceImpl::promote(std::string_view site, std::string_v
 }
 
 Result<PromoteOutcome> ServiceImpl::approve(std::string_view site, std::string_view release,
-                                            std::string_view by) {
+                                            std::string_view by, bool force) {
     auto s = find_site(site);
     if (!s) return s.error();
     auto target = store_env(*s, settings_.protected_env);
@@ -122,7 +123,7 @@ Result<PromoteOutcome> ServiceImpl::approve(std::string_view site, std::string_v
     auto o = outcome_of(*s, **p, false);
     if (!o) return o.error();
     if (o->approvals < s->approvals) return o;
-    MOAT_TRY(check_policy(*s));
+    MOAT_TRY(check_policy(*s, force, "approve", by));
     auto row = load_row(site, (*p)->release_id);
     if (!row) return row.error();
     if (row->manifest_hash != (*p)->manifest_hash)

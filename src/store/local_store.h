@@ -20,7 +20,9 @@
 #include "store/internal/blob.h"
 #include "store/internal/db.h"
 #include "store/internal/group_commit.h"
+#include "store/internal/key_cache.h"
 #include "store/internal/keyring.h"
+#include "store/internal/read_cache.h"
 #include "store/store.h"
 
 namespace moat::store {
@@ -86,6 +88,8 @@ public:
     // Test/diagnostic helpers.
     const std::string& db_path() const { return db_path_; }
     std::string blob_path(std::string_view hash_hex) const;
+    std::size_t cached_data_keys() const { return key_cache_.size(); }
+    std::size_t cached_versions() const { return read_cache_.size(); }
 
     // Called by ObjectReader when it goes away.
     void unpin(const std::vector<std::int64_t>& blobs);
@@ -137,7 +141,13 @@ private:
     Result<std::string> unseal(std::int64_t gen, std::string_view aad, std::string_view sealed);
     Result<std::string> data_key(const std::string& file_id, std::int64_t gen,
                                  std::string_view hash_hex, std::string_view sealed);
-    Result<std::unique_ptr<ObjectReader>> make_reader(internal::Stmt& s, ObjectInfo info);
+    // The version open_object and head serve, from read_cache_ or else from SQLite (then
+    // cached). Not for delete markers (kDeleteMarker) or missing names.
+    Result<std::shared_ptr<const internal::ResolvedVersion>> resolve(std::string_view bucket,
+                                                                     std::string_view key,
+                                                                     std::string_view version_id);
+    Result<std::shared_ptr<const internal::ResolvedVersion>> resolve_from_db(
+        std::string_view bucket, std::string_view key, std::string_view version_id);
 
     Result<void> lifecycle_bucket(internal::Conn& c, const std::string& bucket, Versioning v,
                                   const std::vector<LifecycleRule>& rules, std::int64_t now_ns);
@@ -153,8 +163,8 @@ private:
 
     std::shared_mutex maint_mu_;
     std::array<std::mutex, 256> stripes_;
-    std::mutex key_cache_mu_;
-    std::unordered_map<std::string, std::string> key_cache_;  // file id -> data key
+    internal::KeyCache key_cache_{16384};              // about 2 MiB when full
+    internal::ReadCache read_cache_{8192, 32u << 20};  // entries, bytes
     std::mutex pin_mu_;
     std::unordered_map<std::int64_t, int> pinned_;  // blob row -> open readers
 };

@@ -224,11 +224,12 @@ Result<std::uint64_t> LocalStore::collect_garbage() {
         std::int64_t id;
         std::string hash;
         bool file;
+        std::string file_id;
     };
     std::vector<Dead> dead;
     {
         auto s = (*c)->prepare(
-            "SELECT id, hash, data IS NULL FROM blobs b WHERE "
+            "SELECT id, hash, data IS NULL, file_id FROM blobs b WHERE "
             "NOT EXISTS (SELECT 1 FROM segments g WHERE g.blob = b.id) AND "
             "NOT EXISTS (SELECT 1 FROM parts p WHERE p.blob = b.id)");
         std::lock_guard pins(pin_mu_);
@@ -238,7 +239,7 @@ Result<std::uint64_t> LocalStore::collect_garbage() {
             if (!*r) break;
             // A reader still streaming a version deleted meanwhile keeps its blobs.
             if (pinned_.count(s.i64(0))) continue;
-            dead.push_back(Dead{s.i64(0), s.text(1), s.i64(2) != 0});
+            dead.push_back(Dead{s.i64(0), s.text(1), s.i64(2) != 0, s.text(3)});
         }
     }
     for (std::size_t i = 0; i < dead.size(); i += kTxnBatch) {
@@ -251,8 +252,10 @@ Result<std::uint64_t> LocalStore::collect_garbage() {
         MOAT_TRY(t.commit());
         // Rows first, then files: a crash in between leaves orphan files, which the sweep
         // below removes later, never a row without its file.
-        for (std::size_t j = i; j < dead.size() && j < i + kTxnBatch; ++j)
+        for (std::size_t j = i; j < dead.size() && j < i + kTxnBatch; ++j) {
             if (dead[j].file) ::unlink(blob_path(dead[j].hash).c_str());
+            key_cache_.erase(dead[j].file_id);  // the key of data that is gone: wipe it
+        }
     }
     MOAT_TRY(sweep_orphans());
     return static_cast<std::uint64_t>(dead.size());

@@ -1,4 +1,5 @@
-// LocalStore: PUT, HEAD/GET, DELETE and COPY of objects, and the version bookkeeping they share.
+// LocalStore: PUT, DELETE and COPY of objects, and the version bookkeeping they share (GET and
+// HEAD: read.cc).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,52 +26,6 @@ std::string blob_key_aad(std::string_view hash_hex) {
     return "moat blob data key " + std::string(hash_hex);
 }
 
-// Reads a version's plaintext across its segments; pins the blobs against garbage collection
-// while it lives. Not thread-safe (one reader per GET).
-class SegmentReader final : public ObjectReader {
-public:
-    SegmentReader(LocalStore* store, ObjectInfo info, std::vector<internal::BlobRef> refs,
-                  std::vector<std::int64_t> pins)
-        : store_(store), info_(std::move(info)), refs_(std::move(refs)), pins_(std::move(pins)) {
-        std::uint64_t at = 0;
-        for (const auto& r : refs_) {
-            starts_.push_back(at);
-            at += r.size;
-        }
-        readers_.resize(refs_.size());
-    }
-    ~SegmentReader() override { store_->unpin(pins_); }
-
-    const ObjectInfo& info() const override { return info_; }
-
-    Result<std::size_t> read_at(std::uint64_t offset, char* buf, std::size_t n) override {
-        std::size_t done = 0;
-        while (done < n && offset < info_.size) {
-            auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
-            std::size_t i = static_cast<std::size_t>(it - starts_.begin()) - 1;
-            if (!readers_[i]) {
-                auto r = internal::BlobReader::open(refs_[i]);
-                if (!r) return r.error();
-                readers_[i] = std::move(*r);
-            }
-            auto got = readers_[i]->read_at(offset - starts_[i], buf + done, n - done);
-            if (!got) return got.error();
-            if (*got == 0) break;  // a zero-length segment
-            done += *got;
-            offset += *got;
-        }
-        return done;
-    }
-
-private:
-    LocalStore* store_;
-    ObjectInfo info_;
-    std::vector<internal::BlobRef> refs_;
-    std::vector<std::int64_t> pins_;
-    std::vector<std::uint64_t> starts_;
-    std::vector<std::unique_ptr<internal::BlobReader>> readers_;
-};
-
 }  // namespace
 
 std::string LocalStore::seal_data_key(std::string_view hash_hex, std::string_view key,
@@ -90,29 +45,6 @@ Result<std::string> LocalStore::unseal(std::int64_t gen, std::string_view aad,
         return make_error(Errc::kInternal,
                           "a sealed value fails authentication (" + std::string(aad) + ")");
     return out;
-}
-
-// Data keys never change (rotation re-seals them), so unsealed ones are cached, keyed by the
-// blob's random file id (row ids can be reused after GC; file ids are not).
-Result<std::string> LocalStore::data_key(const std::string& file_id, std::int64_t gen,
-                                         std::string_view hash_hex, std::string_view sealed) {
-    {
-        std::lock_guard lock(key_cache_mu_);
-        auto it = key_cache_.find(file_id);
-        if (it != key_cache_.end()) return it->second;
-    }
-    auto key = unseal(gen, blob_key_aad(hash_hex), sealed);
-    if (!key) return key;
-    std::lock_guard lock(key_cache_mu_);
-    if (key_cache_.size() >= 65536) key_cache_.clear();
-    key_cache_.emplace(file_id, *key);
-    return key;
-}
-
-void LocalStore::unpin(const std::vector<std::int64_t>& blobs) {
-    std::lock_guard lock(pin_mu_);
-    for (auto b : blobs)
-        if (--pinned_[b] <= 0) pinned_.erase(b);
 }
 
 // ---- version bookkeeping (inside a transaction) ----------------------------------------------
@@ -343,90 +275,6 @@ Result<ObjectInfo> LocalStore::put(std::string_view bucket, std::string_view key
         return {};
     }));
     return o;
-}
-
-Result<ObjectInfo> LocalStore::head(std::string_view bucket, std::string_view key,
-                                    std::string_view version_id) {
-    auto c = pool_.lease();
-    if (!c) return c.error();
-    return find_version(**c, bucket, key, version_id, nullptr, false);
-}
-
-Result<std::unique_ptr<ObjectReader>> LocalStore::open_object(std::string_view bucket,
-                                                              std::string_view key,
-                                                              std::string_view version_id) {
-    MOAT_TRY(internal::check_key(key));
-    auto c = pool_.lease();
-    if (!c) return c.error();
-    std::shared_lock maint(maint_mu_);  // no GC between reading the segments and pinning them
-    // One statement (one row per segment) so the version and its segments come from the same
-    // snapshot, and SQLite takes its WAL read lock once: this is the GET hot path.
-    auto s = version_id.empty()
-                 ? (*c)->prepare("SELECT " MOAT_VERSION_COLS
-                                 ", b.id, b.hash, b.size, b.file_id, b.key_gen, b.sealed_key, "
-                                 "b.data, b.data IS NULL FROM versions v "
-                                 "LEFT JOIN segments g ON g.version = v.id "
-                                 "LEFT JOIN blobs b ON b.id = g.blob "
-                                 "WHERE v.bucket = ? AND v.key = ? AND v.latest = 1 ORDER BY g.idx")
-                 : (*c)->prepare("SELECT " MOAT_VERSION_COLS
-                                 ", b.id, b.hash, b.size, b.file_id, b.key_gen, b.sealed_key, "
-                                 "b.data, b.data IS NULL FROM versions v "
-                                 "LEFT JOIN segments g ON g.version = v.id "
-                                 "LEFT JOIN blobs b ON b.id = g.blob "
-                                 "WHERE v.bucket = ? AND v.key = ? AND v.vid = ? ORDER BY g.idx");
-    s.bind(1, bucket).bind(2, key);
-    if (!version_id.empty()) s.bind(3, version_id);
-    auto r = s.step();
-    if (!r) return r.error();
-    if (!*r) {
-        // Not there: let the general lookup name the reason (no bucket, key or version).
-        auto info = find_version(**c, bucket, key, version_id, nullptr, false);
-        if (!info) return info.error();
-        return store_error(Errc::kNotFound, Reason::kNoSuchKey, "the key changed meanwhile");
-    }
-    ObjectInfo info = internal::version_from(s);
-    if (info.delete_marker)
-        return store_error(Errc::kNotFound, Reason::kDeleteMarker, info.version_id);
-    return make_reader(s, std::move(info));
-}
-
-// `s` is on the first row of the query above (blob columns from 12 on).
-Result<std::unique_ptr<ObjectReader>> LocalStore::make_reader(internal::Stmt& s, ObjectInfo info) {
-    std::vector<internal::BlobRef> refs;
-    std::vector<std::int64_t> pins;
-    std::uint64_t total = 0;
-    for (;;) {
-        if (!s.is_null(12)) {
-            internal::BlobRef ref;
-            ref.hash_hex = s.text(13);
-            ref.size = static_cast<std::uint64_t>(s.i64(14));
-            ref.file_id = s.text(15);
-            auto key = data_key(ref.file_id, s.i64(16), ref.hash_hex, s.text(17));
-            if (!key) return key.error();
-            ref.data_key = std::move(*key);
-            total += ref.size;
-            if (s.i64(19))
-                ref.path = blob_path(ref.hash_hex);
-            else
-                ref.inline_bytes = s.text(18);
-            pins.push_back(s.i64(12));
-            refs.push_back(std::move(ref));
-        }
-        auto r = s.step();
-        if (!r) return r.error();
-        if (!*r) break;
-    }
-    if (total != info.size || refs.empty())
-        return make_error(Errc::kInternal, "version of \"" + info.key + "\" has " +
-                                               std::to_string(refs.size()) + " segments of " +
-                                               std::to_string(total) + " bytes, expected " +
-                                               std::to_string(info.size));
-    {
-        std::lock_guard lock(pin_mu_);
-        for (auto b : pins) ++pinned_[b];
-    }
-    return std::unique_ptr<ObjectReader>(
-        new SegmentReader(this, std::move(info), std::move(refs), std::move(pins)));
 }
 
 Result<DeleteOutcome> LocalStore::remove(std::string_view bucket, std::string_view key,

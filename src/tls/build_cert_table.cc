@@ -38,6 +38,30 @@ Result<std::shared_ptr<const CertKey>> load_spec(const CertSpec& spec, InternalC
     return make_error(Errc::kInternal, "unknown certificate source");
 }
 
+// The optional RSA certificate beside the entry's main one. kFiles: must load and cover every
+// name, like the main files. kAcme: null until the ACME part has written it (the entry is
+// served with its ECDSA certificate alone meanwhile).
+Result<std::shared_ptr<const CertKey>> load_rsa(const CertSpec& spec) {
+    if (spec.rsa_cert_file.empty() && spec.rsa_key_file.empty())
+        return std::shared_ptr<const CertKey>();
+    if (spec.source == CertSource::kInternal) {
+        return make_error(Errc::kInvalidArgument,
+                          "internal certificate for " + spec.names[0] + " has no RSA companion");
+    }
+    auto cert = load_cert_key_files(spec.rsa_cert_file, spec.rsa_key_file);
+    if (spec.source == CertSource::kAcme) return cert ? *cert : std::shared_ptr<const CertKey>();
+    if (!cert) return cert;
+    if (EVP_PKEY_get_base_id((*cert)->key()) != EVP_PKEY_RSA)
+        return make_error(Errc::kInvalidArgument, spec.rsa_cert_file + ": not an RSA key");
+    for (const std::string& name : spec.names) {
+        if (!(*cert)->covers(name)) {
+            return make_error(Errc::kInvalidArgument,
+                              spec.rsa_cert_file + ": certificate does not cover " + name);
+        }
+    }
+    return cert;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const CertTable>> build_cert_table(const TlsSettings& settings,
@@ -49,10 +73,16 @@ Result<std::shared_ptr<const CertTable>> build_cert_table(const TlsSettings& set
         auto cert = load_spec(spec, ca);
         if (!cert) return cert.error();
         if (!*cert) continue;  // kAcme, not issued yet
+        auto rsa = load_rsa(spec);
+        if (!rsa) return rsa.error();
+        // kAcme: a stored RSA certificate that is not RSA (a hand-edited file) is not served.
+        if (*rsa && EVP_PKEY_get_base_id((*rsa)->key()) != EVP_PKEY_RSA) rsa->reset();
         for (const std::string& name : spec.names) {
             // kAcme: names added to the config since the last order wait for the next one.
             if (spec.source == CertSource::kAcme && !(*cert)->covers(name)) continue;
-            if (auto added = table->add(name, *cert); !added) return added.error();
+            std::shared_ptr<const CertKey> extra;
+            if (*rsa && (*rsa)->covers(name)) extra = *rsa;
+            if (auto added = table->add(name, *cert, extra); !added) return added.error();
         }
     }
     if (!settings.default_host.empty()) {

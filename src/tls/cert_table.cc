@@ -3,9 +3,21 @@
 #include "tls/internal/names.h"
 
 namespace moat::tls {
+namespace {
 
-Result<void> CertTable::add(std::string_view name, std::shared_ptr<const CertKey> cert) {
+bool is_rsa(const CertKey& ck) { return EVP_PKEY_get_base_id(ck.key()) == EVP_PKEY_RSA; }
+
+}  // namespace
+
+Result<void> CertTable::add(std::string_view name, std::shared_ptr<const CertKey> cert,
+                            std::shared_ptr<const CertKey> rsa) {
     if (!cert) return make_error(Errc::kInvalidArgument, "no certificate for " + std::string(name));
+    // SSL_use_cert_and_key fills one slot per key type: a second RSA certificate would replace
+    // the first instead of standing beside it.
+    if (rsa && (!is_rsa(*rsa) || is_rsa(*cert))) {
+        return make_error(Errc::kInvalidArgument, "the extra certificate for " + std::string(name) +
+                                                      " must be the only one with an RSA key");
+    }
     auto canon = internal::canonical_name(name);
     if (!canon) {
         return make_error(Errc::kInvalidArgument,
@@ -14,26 +26,26 @@ Result<void> CertTable::add(std::string_view name, std::shared_ptr<const CertKey
     bool wildcard = canon->rfind("*.", 0) == 0;
     auto& map = wildcard ? wildcard_ : exact_;
     std::string key = wildcard ? canon->substr(2) : *canon;
-    if (!map.emplace(std::move(key), std::move(cert)).second)
+    if (!map.emplace(std::move(key), CertEntry{std::move(cert), std::move(rsa)}).second)
         return make_error(Errc::kConflict, "name has two certificates: " + *canon);
     return {};
 }
 
 Result<void> CertTable::set_default(std::string_view name) {
-    const auto* cert = lookup(name);
-    if (cert == nullptr)
+    const CertEntry* entry = find_entry(name);
+    if (entry == nullptr)
         return make_error(Errc::kNotFound, "no certificate for " + std::string(name));
     default_name_ = internal::canonical_name(name).value_or(std::string(name));
-    default_ = *cert;
+    default_ = *entry;
     return {};
 }
 
 const CertKey* CertTable::find(std::string_view host) const {
-    const auto* cert = lookup(host);
-    return cert == nullptr ? nullptr : cert->get();
+    const CertEntry* entry = find_entry(host);
+    return entry == nullptr ? nullptr : entry->cert.get();
 }
 
-const std::shared_ptr<const CertKey>* CertTable::lookup(std::string_view host) const {
+const CertEntry* CertTable::find_entry(std::string_view host) const {
     if (auto ip = internal::canonical_ip(host)) {
         auto it = exact_.find(*ip);
         return it == exact_.end() ? nullptr : &it->second;  // no wildcards for IPs

@@ -136,6 +136,19 @@ bool install(SSL* s, const CertKey& ck) {
     return false;
 }
 
+// Installs the entry's certificates side by side (one slot per key type). OpenSSL then picks
+// per handshake: TLS 1.3 by the first signature algorithm of the server's list the client
+// offers (server order under SSL_OP_CIPHER_SERVER_PREFERENCE, ECDSA before RSA), TLS 1.2 by the
+// first suite of kTls12Ciphers the client offers that a present certificate can serve. So only
+// a client that cannot verify ECDSA gets the RSA certificate.
+bool install(SSL* s, const CertEntry& entry) {
+    // A slot filled for an earlier ClientHello (HelloRetryRequest) from another table must not
+    // survive: clear both before filling them again.
+    SSL_certs_clear(s);
+    if (!install(s, *entry.cert)) return false;
+    return entry.rsa == nullptr || install(s, *entry.rsa);
+}
+
 int on_client_hello(SSL* s, int* al, void* arg) {
     auto* st = static_cast<ContextState*>(arg);
     ConnState* cs = conn_state(s);
@@ -173,18 +186,18 @@ int on_client_hello(SSL* s, int* al, void* arg) {
 
     // One snapshot for the whole decision; a concurrent set_certs() affects later handshakes.
     std::shared_ptr<const CertTable> table = st->certs.load();
-    const CertKey* chosen = nullptr;
+    const CertEntry* chosen = nullptr;
     std::string name;
     if (table) {
         if (!sni->empty()) {
-            chosen = table->find(*sni);
+            chosen = table->find_entry(*sni);
             name = *sni;
         } else if (!cs->local_ip.empty()) {
-            chosen = table->find(cs->local_ip);
+            chosen = table->find_entry(cs->local_ip);
             name = cs->local_ip;
         }
-        if (chosen == nullptr && table->default_cert() != nullptr) {
-            chosen = table->default_cert();
+        if (chosen == nullptr && table->default_entry() != nullptr) {
+            chosen = table->default_entry();
             name = table->default_name();
         }
     }

@@ -16,6 +16,10 @@ struct CertSpec {
     CertSource source = CertSource::kInternal;
     std::string cert_file;  // kFiles: PEM chain, leaf first
     std::string key_file;   // kFiles: PEM private key
+    // Optional RSA certificate for the same names, served beside cert_file to clients that
+    // cannot verify ECDSA (kFiles, kAcme); both empty: none.
+    std::string rsa_cert_file;
+    std::string rsa_key_file;
 };
 
 struct TlsSettings {

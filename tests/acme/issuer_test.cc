@@ -218,6 +218,17 @@ TEST_F(IssuerTest, HappyPathIssuesACertificateForOurKey) {
     EXPECT_FALSE(slept_.empty());
 }
 
+TEST_F(IssuerTest, RsaOptionOrdersWithAnRsa2048Key) {
+    opts_.rsa = true;
+    auto r = issue();
+    ASSERT_TRUE(r) << r.error().detail;
+    auto ck = tls::load_cert_key_pem(r->chain_pem, r->key_pem);
+    ASSERT_TRUE(ck) << ck.error().detail;
+    EXPECT_EQ(EVP_PKEY_get_base_id((*ck)->key()), EVP_PKEY_RSA);
+    EXPECT_EQ(EVP_PKEY_get_bits((*ck)->key()), 2048);
+    EXPECT_TRUE((*ck)->covers("site.example.test"));
+}
+
 TEST_F(IssuerTest, RetriesBadNonce) {
     ca_.bad_nonces = 2;
     auto r = issue();

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <filesystem>
 
@@ -134,6 +135,91 @@ TEST_F(ManagerTest, MissingCertificateIsOrderedAtOnce) {
     ASSERT_FALSE(requests_.empty());
     EXPECT_EQ(m->status()[0].state(now_), "failing");
     EXPECT_FALSE(m->status()[0].has_cert);
+}
+
+// A self-signed RSA-2048 certificate for cert_.names at the RSA paths (or `key` instead).
+void store_self_signed(const ManagedCert& c, internal::PkeyPtr key) {
+    X509* x = X509_new();
+    X509_set_version(x, X509_VERSION_3);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 90 * 86400);
+    X509_set_issuer_name(x, X509_get_subject_name(x));
+    X509_set_pubkey(x, key.get());
+    std::string san;
+    for (const auto& n : c.names) san += (san.empty() ? "DNS:" : ",DNS:") + n;
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san.c_str());
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    X509_sign(x, key.get(), EVP_sha256());
+    BIO* b = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(b, x);
+    char* p = nullptr;
+    long n = BIO_get_mem_data(b, &p);
+    std::string pem(p, static_cast<std::size_t>(n));
+    BIO_free(b);
+    X509_free(x);
+    ASSERT_TRUE(internal::write_file_atomic(c.rsa_cert_file, pem, 0644));
+    ASSERT_TRUE(
+        internal::write_file_atomic(c.rsa_key_file, *internal::private_key_pem(key.get()), 0600));
+}
+
+TEST_F(ManagerTest, RsaExtraIsASecondCertificateWithItsOwnStatus) {
+    cert_.rsa_cert_file = dir_ + "/acme/certs/site.test/fullchain-rsa.pem";
+    cert_.rsa_key_file = dir_ + "/acme/certs/site.test/privkey-rsa.pem";
+    store_cert();  // the ECDSA one is good; the RSA one is missing
+    auto m = make();
+    m->run_due();
+    auto st = m->status();
+    ASSERT_EQ(st.size(), 2u);
+    const CertStatus& ec = st[0].rsa ? st[1] : st[0];
+    const CertStatus& rsa = st[0].rsa ? st[0] : st[1];
+    EXPECT_FALSE(ec.rsa);
+    EXPECT_TRUE(rsa.rsa);
+    EXPECT_EQ(rsa.name, "site.test");
+    EXPECT_EQ(rsa.names, cert_.names);
+    EXPECT_EQ(ec.state(now_), "valid");  // a failing RSA order leaves the ECDSA one alone
+    EXPECT_EQ(ec.failures, 0);
+    EXPECT_EQ(rsa.state(now_), "failing");
+    EXPECT_EQ(rsa.failures, 1);
+    EXPECT_EQ(m->failed_orders(), 1u);
+    auto text = internal::read_file(dir_ + "/acme/certs/site.test/status-rsa.json");
+    ASSERT_TRUE(text);
+    auto saved = status_from_json(*text);
+    ASSERT_TRUE(saved);
+    EXPECT_TRUE(saved->rsa);
+    EXPECT_EQ(saved->failures, 1);
+    auto ec_text = internal::read_file(dir_ + "/acme/certs/site.test/status.json");
+    ASSERT_TRUE(ec_text);
+    EXPECT_FALSE(status_from_json(*ec_text)->rsa);
+    EXPECT_EQ(status_from_json(*ec_text)->failures, 0);
+}
+
+TEST_F(ManagerTest, StoredRsaCertificateIsReusedAndMustHaveAnRsaKey) {
+    cert_.rsa_cert_file = dir_ + "/acme/certs/site.test/fullchain-rsa.pem";
+    cert_.rsa_key_file = dir_ + "/acme/certs/site.test/privkey-rsa.pem";
+    store_cert();
+    auto rsa_key = internal::generate_rsa(2048);
+    ASSERT_TRUE(rsa_key);
+    store_self_signed(cert_, std::move(*rsa_key));
+    {
+        auto m = make();
+        m->run_due();
+        for (const auto& r : requests_) EXPECT_EQ(r, "GET https://ca.test/dir");  // no order
+        EXPECT_EQ(m->failed_orders(), 0u);
+        for (const auto& st : m->status()) EXPECT_EQ(st.state(now_), "valid") << st.rsa;
+    }
+    // An ECDSA certificate where the RSA one belongs is not taken for it: ordered again.
+    auto ec_key = internal::generate_p256();
+    ASSERT_TRUE(ec_key);
+    store_self_signed(cert_, std::move(*ec_key));
+    auto m = make();
+    m->run_due();
+    EXPECT_EQ(m->failed_orders(), 1u);
+    for (const auto& st : m->status()) EXPECT_EQ(st.failures, st.rsa ? 1 : 0);
 }
 
 TEST_F(ManagerTest, RefusesDns01WithoutSettings) {

@@ -24,7 +24,7 @@ public:
 
     // Error to return from a method by name ("deploy", "approve" ...), once set.
     std::map<std::string, Error> errors;
-    std::vector<std::string> calls;  // "deploy docs/testing by=bob" ...
+    std::vector<std::string> calls;  // "deploy docs/testing by=bob" ("... force" when forced)
     std::vector<release::SiteStatus> sites;
     bool promote_now = false;  // promote(): promoted (200) or pending (202)
     std::string uploaded;      // bytes upload() pulled from its BodySource
@@ -92,10 +92,10 @@ public:
     }
     Result<release::ReleaseInfo> deploy(std::string_view site, std::string_view env,
                                         const std::vector<release::DeployFile>& files,
-                                        std::string_view by) override {
-        record("deploy", site, env, by);
+                                        std::string_view by, bool force) override {
+        record("deploy", site, env, by, force);
         deployed = files;
-        if (auto e = err("deploy")) return *e;
+        if (auto e = err("deploy", force)) return *e;
         return info("r3");
     }
     Result<release::ReleaseInfo> build_from_prefix(std::string_view, std::string_view,
@@ -127,15 +127,16 @@ public:
         return release::Diff{{"new.html"}, {"old.html"}, {"index.html"}};
     }
     Result<release::PromoteOutcome> promote(std::string_view site, std::string_view from,
-                                            std::string_view rel, std::string_view by) override {
-        record("promote", site, from, by);
-        if (auto e = err("promote")) return *e;
+                                            std::string_view rel, std::string_view by,
+                                            bool force) override {
+        record("promote", site, from, by, force);
+        if (auto e = err("promote", force)) return *e;
         return outcome(promote_now, by);
     }
     Result<release::PromoteOutcome> approve(std::string_view site, std::string_view rel,
-                                            std::string_view by) override {
-        record("approve", site, rel, by);
-        if (auto e = err("approve")) return *e;
+                                            std::string_view by, bool force) override {
+        record("approve", site, rel, by, force);
+        if (auto e = err("approve", force)) return *e;
         auto o = outcome(true, "bob");
         o.approvers = {std::string(by)};
         o.approvals = 1;
@@ -174,14 +175,18 @@ public:
     std::vector<release::DeployFile> deployed;
 
 private:
-    std::optional<Error> err(const std::string& m) const {
+    // As the real service: a forced call passes a policy refusal (Reason::kPolicy).
+    std::optional<Error> err(const std::string& m, bool force = false) const {
         auto it = errors.find(m);
         if (it == errors.end()) return std::nullopt;
+        if (force && release::reason_of(it->second) == release::Reason::kPolicy)
+            return std::nullopt;
         return it->second;
     }
-    void record(const char* what, std::string_view site, std::string_view x, std::string_view by) {
+    void record(const char* what, std::string_view site, std::string_view x, std::string_view by,
+                bool force = false) {
         calls.push_back(std::string(what) + " " + std::string(site) + "/" + std::string(x) +
-                        " by=" + std::string(by));
+                        " by=" + std::string(by) + (force ? " force" : ""));
     }
     release::PromoteOutcome outcome(bool promoted, std::string_view by) const {
         release::PromoteOutcome o;

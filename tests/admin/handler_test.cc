@@ -547,5 +547,105 @@ TEST_F(AdminHandlerTest, AuditLogReadsAndVerifies) {
     EXPECT_EQ(call("GET", "/v1/audit-log?limit=x", &viewer_).status, 400);
 }
 
+// "force": true overrides a site's header policy (Reason::kPolicy): admins only, with a code.
+const std::string kForcedFiles =
+    R"({"force":true,"files":[{"path":"index.html","sha256":")" + kSha + R"("}]})";
+
+Error policy_refusal() {
+    return release::release_error(Errc::kDenied, release::Reason::kPolicy,
+                                  "header grade C is below min_grade B");
+}
+
+TEST_F(AdminHandlerTest, ForceFromANonAdminIs403AndNothingRuns) {
+    releases_.errors["deploy"] = policy_refusal();
+    auto r = call("POST", "/v1/sites/docs/envs/testing/deploy", &deployer_, kForcedFiles,
+                  {{"x-moat-otp", otp(deployer_)}});
+    EXPECT_EQ(r.status, 403);
+    EXPECT_EQ(r.code(), "AccessDenied");
+    r = call("POST", "/v1/sites/docs/approve", &approver_, R"({"release":"r2","force":true})",
+             {{"x-moat-otp", otp(approver_)}});
+    EXPECT_EQ(r.status, 403);
+    EXPECT_EQ(r.code(), "AccessDenied");
+    EXPECT_TRUE(releases_.calls.empty());
+    auto recs = audit_records();
+    ASSERT_EQ(recs.size(), 2u);
+    EXPECT_EQ(recs[0].event.principal, "bob");
+    EXPECT_EQ(recs[0].event.outcome, "denied");
+    EXPECT_EQ(json::parse(recs[0].event.detail)["force"], true);
+    // Without force the policy refuses the deployer as before.
+    r = call("POST", "/v1/sites/docs/envs/testing/deploy", &deployer_, kFiles);
+    EXPECT_EQ(r.status, 403);
+    EXPECT_EQ(r.code(), "PolicyFailed");
+}
+
+TEST_F(AdminHandlerTest, ForceNeedsTheAdminsCode) {
+    auto r = call("POST", "/v1/sites/docs/envs/testing/deploy", &admin_, kForcedFiles);
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(r.code(), "OtpRequired");
+    r = call("POST", "/v1/sites/docs/promote", &admin_, R"({"from":"testing","force":true})");
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(r.code(), "OtpRequired");
+    EXPECT_TRUE(releases_.calls.empty());
+    r = call("POST", "/v1/sites/docs/promote", &admin_, R"({"from":"testing","force":"yes"})");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.code(), "BadRequest");
+}
+
+TEST_F(AdminHandlerTest, AdminForcedDeployPassesThePolicyAndIsAuditedAsForced) {
+    releases_.errors["deploy"] = policy_refusal();
+    auto r = call("POST", "/v1/sites/docs/envs/testing/deploy", &admin_, kForcedFiles,
+                  {{"x-moat-otp", otp(admin_)}});
+    ASSERT_EQ(r.status, 200) << r.res.body_;
+    EXPECT_EQ(r.body["id"], "r3");
+    // Tried as asked without force first: the forced record names what it overrode.
+    EXPECT_EQ(releases_.calls, (std::vector<std::string>{"deploy docs/testing by=root",
+                                                         "deploy docs/testing by=root force"}));
+    auto recs = audit_records();
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(recs[0].event.principal, "root");
+    EXPECT_EQ(recs[0].event.action, "deploy");
+    EXPECT_EQ(recs[0].event.outcome, "ok");
+    auto d = json::parse(recs[0].event.detail);
+    EXPECT_EQ(d["forced"], true);
+    EXPECT_EQ(d["policy"], "header grade C is below min_grade B");
+    EXPECT_EQ(d["release"], "r3");
+}
+
+TEST_F(AdminHandlerTest, ForceThatOverridesNothingIsRecordedAsNotForced) {
+    auto r = call("POST", "/v1/sites/docs/promote", &admin_, R"({"from":"testing","force":true})",
+                  {{"x-moat-otp", otp(admin_)}});
+    EXPECT_EQ(r.status, 202) << r.res.body_;
+    EXPECT_EQ(releases_.calls, std::vector<std::string>{"promote docs/testing by=root"});
+    auto d = json::parse(audit_records().back().event.detail);
+    EXPECT_EQ(d["forced"], false);
+    EXPECT_FALSE(d.contains("policy"));
+}
+
+TEST_F(AdminHandlerTest, AdminForcedApproveAndPromote) {
+    releases_.errors["approve"] = policy_refusal();
+    releases_.errors["promote"] = policy_refusal();
+    // The route checked the code once; the force check does not count it a replay.
+    auto r = call("POST", "/v1/sites/docs/approve", &admin_, R"({"release":"r2","force":true})",
+                  {{"x-moat-otp", otp(admin_)}});
+    ASSERT_EQ(r.status, 200) << r.res.body_;
+    EXPECT_EQ(r.body["promoted"], true);
+    EXPECT_EQ(releases_.calls.back(), "approve docs/r2 by=root force");
+    EXPECT_EQ(json::parse(audit_records().back().event.detail)["forced"], true);
+    r = call("POST", "/v1/sites/docs/promote", &admin_, R"({"from":"testing","force":true})",
+             {{"x-moat-otp", otp(admin_)}});
+    EXPECT_EQ(r.status, 202) << r.res.body_;
+    EXPECT_EQ(releases_.calls.back(), "promote docs/testing by=root force");
+    auto d = json::parse(audit_records().back().event.detail);
+    EXPECT_EQ(d["forced"], true);
+    EXPECT_EQ(d["policy"], "header grade C is below min_grade B");
+    // Other refusals stand, forced or not.
+    releases_.errors["promote"] =
+        release::release_error(Errc::kNotFound, release::Reason::kNoRelease, "nothing yet");
+    r = call("POST", "/v1/sites/docs/promote", &admin_, R"({"from":"testing","force":true})",
+             {{"x-moat-otp", otp(admin_)}});
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(r.code(), "NoRelease");
+}
+
 }  // namespace
 }  // namespace moat::admin

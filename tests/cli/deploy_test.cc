@@ -105,5 +105,54 @@ TEST_F(DeployTest, JobsOutOfRangeIsUsageError) {
     EXPECT_EQ(run_deploy(opts_, flags_), 2);
 }
 
+TEST_F(DeployTest, ForceSendsForceAndACodeOnTheDeployCallOnly) {
+    write("index.html", "x");
+    srv_.api->canned["GET /v1/whoami"] = {200, R"({"principal":"root","role":"admin"})", {}};
+    // The first code is refused (as if used a moment ago): the source is asked again.
+    srv_.api->hook = [n = 0](const testing::FakeAdminApi::Seen& s) mutable
+        -> std::optional<testing::FakeAdminApi::Canned> {
+        if (!s.path.ends_with("/deploy") || n++ > 0) return std::nullopt;
+        return testing::FakeAdminApi::Canned{
+            401, R"({"error":{"code":"OtpInvalid","message":"replayed"}})", {}};
+    };
+    int asked = 0;
+    opts_.force = true;
+    opts_.otp = [&asked](const Profile&) -> Result<std::string> {
+        return std::to_string(111111 * ++asked);
+    };
+    ASSERT_EQ(run_deploy(opts_, flags_), 0);
+    EXPECT_EQ(asked, 2);
+    EXPECT_EQ(srv_.api->deploys, 1);
+    std::lock_guard lock(srv_.api->mu);
+    const auto& seen = srv_.api->seen;
+    ASSERT_GE(seen.size(), 4u);  // whoami, missing, PUT, deploy (refused), deploy
+    for (std::size_t i = 0; i + 2 < seen.size(); ++i) EXPECT_EQ(seen[i].otp, "") << seen[i].path;
+    EXPECT_EQ(seen[seen.size() - 2].otp, "111111");
+    EXPECT_EQ(seen.back().otp, "222222");
+    EXPECT_EQ(nlohmann::json::parse(seen.back().body)["force"], true);
+    EXPECT_FALSE(nlohmann::json::parse(seen[1].body).contains("force"));  // missing
+}
+
+TEST_F(DeployTest, ForceByANonAdminStopsBeforeAnyUpload) {
+    write("index.html", "x");
+    srv_.api->canned["GET /v1/whoami"] = {200, R"({"principal":"bob","role":"deployer"})", {}};
+    opts_.force = true;
+    opts_.otp = [](const Profile&) -> Result<std::string> { return std::string("123456"); };
+    EXPECT_EQ(run_deploy(opts_, flags_), 1);
+    std::lock_guard lock(srv_.api->mu);
+    ASSERT_EQ(srv_.api->seen.size(), 1u);
+    EXPECT_EQ(srv_.api->seen[0].path, "/v1/whoami");
+}
+
+TEST_F(DeployTest, ForceWithoutACodeIsBadInput) {
+    write("index.html", "x");
+    opts_.force = true;
+    opts_.otp = [](const Profile&) -> Result<std::string> {
+        return make_error(Errc::kInvalidArgument, "this command needs a TOTP code");
+    };
+    EXPECT_EQ(run_deploy(opts_, flags_), 2);
+    EXPECT_EQ(srv_.api->deploys, 0);
+}
+
 }  // namespace
 }  // namespace moat::cli

@@ -76,6 +76,20 @@ TEST_F(CommandsTest, ApproveSendsTheGivenCode) {
     EXPECT_EQ(seen().size(), 1u);  // a malformed code is not sent
 }
 
+TEST_F(CommandsTest, ForceIsSentWithACodeUpFront) {
+    srv_.api->canned["POST /v1/sites/example.com/promote"] = {200, kDone, {}};
+    EXPECT_EQ(moat({"promote", "example.com", "--force", "--otp", "654321"}), 0);
+    auto s = seen();
+    ASSERT_EQ(s.size(), 1u);  // not first without a code (that would be a refusal on record)
+    EXPECT_EQ(s[0].body, R"({"force":true,"from":"testing","release":""})");
+    EXPECT_EQ(s[0].otp, "654321");
+    srv_.api->canned["POST /v1/sites/example.com/approve"] = {200, kDone, {}};
+    EXPECT_EQ(moat({"approve", "example.com", "r7", "--force", "--otp", "123456"}), 0);
+    EXPECT_EQ(seen().at(1).body, R"({"force":true,"release":"r7"})");
+    EXPECT_EQ(moat({"approve", "example.com", "r7", "--otp", "123457"}), 0);
+    EXPECT_EQ(seen().at(2).body, R"({"release":"r7"})");
+}
+
 TEST_F(CommandsTest, ApproveComputesTheCodeFromTheProfileSecret) {
     srv_.api->canned["POST /v1/sites/example.com/approve"] = {202, kPending, {}};
     auto before = admin::totp_step(std::chrono::system_clock::now());

@@ -105,3 +105,32 @@ o = mac[-1] & 15
 print("%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000))
 PY
 }
+
+# s3api ARGS...: `aws s3api` against moat's S3 API (JSON answers; aws-cli 1 has no
+# --only-show-errors for s3api).
+s3api() { timeout 120 aws --endpoint-url "$EP" --ca-bundle "$CA" s3api "$@"; }
+
+# toml_add TABLE LINE: adds LINE to the existing [TABLE] of $D/moat.toml, right after its header
+# (a second [TABLE] header would be a TOML error).
+toml_add() {
+    awk -v t="[$1]" -v l="$2" '{print} $0 == t {print l}' "$D/moat.toml" > "$D/moat.toml.new"
+    mv "$D/moat.toml.new" "$D/moat.toml"
+}
+
+# token_of PROFILE: the demo principal's API token from the credentials file.
+token_of() {
+    awk -v p="[$1]" '$0 == p {on=1; next} /^\[/ {on=0} on && $1 == "token" {print $3}' "$CREDS"
+}
+
+# admin_get PROFILE PATH: the admin API's JSON answer to GET PATH as that demo principal.
+admin_get() {
+    mcurl -H "Authorization: Bearer $(token_of "$1")" "https://localhost:$ADMIN_PORT$2"
+}
+
+# moat_stop: SIGTERM to the server started last, then waits (10 s at most) until it is gone.
+moat_stop() {
+    kill -TERM "$MOAT_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$MOAT_PID" 2>/dev/null || return 0; sleep 0.1; done
+    echo "moat $MOAT_PID did not stop" >&2
+    return 1
+}

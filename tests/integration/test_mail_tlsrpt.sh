@@ -4,16 +4,22 @@
 # as application/tlsrpt+gzip and +json are stored once per report-id and summarised by
 # `moat mail reports`; a gzip bomb, malformed JSON, an oversized body, a wrong content type,
 # a report for someone else's domain and GET are refused with 4xx and change nothing.
+# Without a store they are files under <data_dir>/tlsrpt/ (part 1); with one ([s3] here, part 2)
+# they are objects in the `logs` bucket under TLSRPT/<domain>/<day>/, read back with aws-cli
+# (demo key) and summarised by `moat mail reports` beside the running server.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/s3_lib.sh"
+
+# ---- part 1: no store, reports in the data folder -------------------------------------------
 
 HTTPS_PORT=$(free_port)
 RPT_PORT=$(free_port)
-export CA="$T/data/ca/root.crt"
+export CA="$T/fdata/ca/root.crt"
 DATA="$(cd "$(dirname "$0")/../data/mail/tlsrpt" && pwd)"
 make_site "$T/site" prod
 
 cat > "$T/moat.toml" <<EOF
-data_dir = "$T/data"
+data_dir = "$T/fdata"
 [edge]
 https = ["127.0.0.1:$HTTPS_PORT"]
 http = []
@@ -38,7 +44,7 @@ post() {  # post CONTENT_TYPE FILE -> "status"
     mcurl --resolve "mta-sts.company-y.example:$RPT_PORT:127.0.0.1" -o "$T/resp" -w '%{http_code}' \
         -H "Content-Type: $1" --data-binary "@$2" "$URL"
 }
-stored() { find "$T/data/tlsrpt" -type f -name '*.json' 2>/dev/null | wc -l | tr -d ' '; }
+stored() { find "$T/fdata/tlsrpt" -type f -name '*.json' 2>/dev/null | wc -l | tr -d ' '; }
 
 gzip -c "$DATA/rfc8460.json" > "$T/rfc.json.gz"
 gzip -c "$DATA/google.json" > "$T/google.json.gz"
@@ -78,4 +84,70 @@ expect_match "summary by MX" "$sum" "mx2\.mail\.company-y\.example +200"
 expect_match "summary by day" "$sum" "2016-04-01 +reports +1 +ok +5326 +failed +303"
 json=$("$MOAT" mail reports company-y.example --config "$T/moat.toml" --json)
 expect_eq "json summary parses" "$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["failure"])')" "305"
+kill -TERM "$MOAT_PID"; wait "$MOAT_PID" 2>/dev/null || true
+
+# ---- part 2: with a store, reports in logs/TLSRPT/<domain>/ ---------------------------------
+RPT_PORT=$(free_port)
+s3_demo_config "" "" "[mail]
+tlsrpt_listen = [\"127.0.0.1:$RPT_PORT\"]
+[mail.\"company-y.example\"]
+mode = \"testing\"
+mx = [\"*.mail.company-y.example\"]
+tlsrpt = [\"https://mta-sts.company-y.example/tlsrpt\"]
+[mail.\"company-z.example\"]
+mode = \"testing\"
+mx = [\"mx.company-z.example\"]
+tlsrpt = [\"https://mta-sts.company-z.example/tlsrpt\"]"
+s3_demo_up
+unset AWS_CA_BUNDLE
+wait_port "$RPT_PORT" || { cat "$T/moat.log"; exit 1; }
+URL="https://mta-sts.company-y.example:$RPT_PORT/tlsrpt"
+
+# One report covering both domains (RFC 8460 §4: one report per sender and day may carry
+# several policies) is kept under each.
+python3 - "$DATA/google.json" > "$T/both.json" <<'PY'
+import copy, json, sys
+r = json.load(open(sys.argv[1]))
+r["report-id"] = "both-domains-1"
+z = copy.deepcopy(r["policies"][0])
+z["policy"]["policy-domain"] = "company-z.example"
+z["summary"]["total-successful-session-count"] = 9
+r["policies"].append(z)
+print(json.dumps(r))
+PY
+
+expect_eq "store: RFC sample as gzip: 201" "$(post application/tlsrpt+gzip "$T/rfc.json.gz")" "201"
+expect_eq "store: the same report again: 200 duplicate" "$(post application/tlsrpt+json "$DATA/rfc8460.json")" "200"
+expect_eq "store: Google-style gzip: 201" "$(post application/tlsrpt+gzip "$T/google.json.gz")" "201"
+expect_eq "store: Microsoft-style json: 201" "$(post application/tlsrpt+json "$DATA/microsoft.json")" "201"
+expect_eq "store: two-domain report: 201" "$(post application/tlsrpt+json "$T/both.json")" "201"
+expect_eq "store: malformed JSON still 400" "$(post application/tlsrpt+json "$T/broken.json")" "400"
+
+keys=$(s3 s3api list-objects-v2 --bucket logs --prefix TLSRPT/ --query 'Contents[].Key' --output text | tr '\t' '\n' | sort)
+expect_eq "store: four reports for company-y, one for company-z" \
+    "$(grep -c '^TLSRPT/company-y\.example/' <<<"$keys") $(grep -c '^TLSRPT/company-z\.example/' <<<"$keys")" "4 1"
+expect_eq "store: keys are TLSRPT/<domain>/<day>/<hash>.json" \
+    "$(grep -Evc '^TLSRPT/company-[yz]\.example/[0-9]{4}-[0-9]{2}-[0-9]{2}/[0-9a-f]{32}\.json$' <<<"$keys" || true)" "0"
+expect_eq "store: the RFC sample filed under its start day" \
+    "$(grep -c '^TLSRPT/company-y\.example/2016-04-01/' <<<"$keys")" "1"
+first=$(grep '^TLSRPT/company-y\.example/2016-04-01/' <<<"$keys")
+expect_eq "store: content type" \
+    "$(s3 s3api head-object --bucket logs --key "$first" --query ContentType --output text)" "application/tlsrpt+json"
+check "store: download a report" s3 s3 cp "s3://logs/$first" "$T/got.json"
+expect_eq "store: the report as sent (gunzipped)" "$(cmp -s "$T/got.json" "$DATA/rfc8460.json" && echo same)" "same"
+expect_eq "store: the duplicate made no second version" \
+    "$(s3 s3api list-object-versions --bucket logs --prefix "$first" --query 'length(Versions)' --output text)" "1"
+expect_eq "store: nothing in the data folder" "$(find "$D/tlsrpt" -type f 2>/dev/null | wc -l | tr -d ' ')" "0"
+
+# `moat mail reports` opens the store beside the running server (shared lock, SQLite WAL).
+sum=$("$MOAT" mail reports company-y.example --config "$D/moat.toml")
+expect_match "store: summary totals" "$sum" "4 report\(s\), 5417 successful and 305 failed session"
+expect_match "store: summary by MX" "$sum" "mx2\.mail\.company-y\.example +200"
+expect_match "store: summary by organisation" "$sum" "Google Inc\. +reports +2 +ok +84"
+sumz=$("$MOAT" mail reports company-z.example --config "$D/moat.toml" --json)
+expect_eq "store: company-z counts only its own policy" \
+    "$(printf '%s' "$sumz" | python3 -c 'import json,sys; t=json.load(sys.stdin)["total"]; print(t["reports"], t["success"])')" "1 9"
+# --dir still reads a folder: part 1's.
+sumdir=$("$MOAT" mail reports company-y.example --dir "$T/fdata/tlsrpt")
+expect_match "--dir reads the folder" "$sumdir" "3 report\(s\), 5375 successful"
 finish

@@ -195,6 +195,23 @@ TEST_F(DeployTest, PolicyCheckRefusesDeploy) {
     ASSERT_FALSE(r);
     EXPECT_EQ(reason_of(r.error()), Reason::kPolicy);
     EXPECT_EQ(r.error().detail, "grade B < A");
+    EXPECT_EQ(served("testing", "index.html"), "<none>");
+}
+
+TEST_F(DeployTest, ForceOverridesPolicyCheck) {
+    close_all();
+    int checks = 0;
+    opts_.policy_check = [&checks](const site::SiteSettings&) {
+        ++checks;
+        return std::string("grade B < A");
+    };
+    open_all();
+    ASSERT_FALSE(deploy({{"index.html", kPage}}));
+    auto r = deploy({{"index.html", kPage}}, "testing", "root", true);
+    ASSERT_TRUE(r) << r.error().detail;
+    EXPECT_EQ(r->created_by, "root");
+    EXPECT_EQ(served("testing", "index.html"), kPage);
+    EXPECT_EQ(checks, 2);  // the forced call still ran the check (its refusal is logged)
 }
 
 Result<store::ObjectInfo> s3_put(store::Store& s, const std::string& key, const std::string& b) {

@@ -111,7 +111,7 @@ protected:
 
     // The CLI's deploy: ask what is missing, upload those, deploy the list.
     Result<ReleaseInfo> deploy(const Files& files, const std::string& env = "testing",
-                               const std::string& by = "alice") {
+                               const std::string& by = "alice", bool force = false) {
         std::vector<DeployFile> list;
         for (const auto& [p, b] : files) list.push_back(file_of(p, b));
         auto miss = svc_->missing(kSite, env, list);
@@ -124,7 +124,7 @@ protected:
             if (!up) return up.error();
             miss->erase(std::find(miss->begin(), miss->end(), f.sha256));
         }
-        return svc_->deploy(kSite, env, list, by);
+        return svc_->deploy(kSite, env, list, by, force);
     }
 
     // The identity bytes (site, env) serves at `path`; "<none>" when nothing.

@@ -162,6 +162,30 @@ TEST_F(PromoteTest, PolicyCheckRefusesPromotion) {
     EXPECT_EQ(served("production", "index.html"), "<none>");
 }
 
+TEST_F(PromoteTest, ForceOverridesPolicyCheckOnPromoteAndApprove) {
+    close_all();
+    bool fail = false;
+    opts_.policy_check = [&fail](const site::SiteSettings&) {
+        return fail ? std::string("header grade C") : std::string();
+    };
+    open_all();
+    ASSERT_TRUE(deploy({{"index.html", "x"}}));
+    fail = true;
+    auto p = svc_->promote(kSite, "testing", "", "alice", true);
+    ASSERT_TRUE(p) << p.error().detail;
+    EXPECT_FALSE(p->promoted);  // forced past the policy, still waiting for an approval
+    // The approval that completes the promotion meets the policy again.
+    auto refused = svc_->approve(kSite, "r1", "bob");
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(reason_of(refused.error()), Reason::kPolicy);
+    EXPECT_EQ(served("production", "index.html"), "<none>");
+    auto forced = svc_->approve(kSite, "r1", "bob", true);
+    ASSERT_TRUE(forced) << forced.error().detail;
+    EXPECT_TRUE(forced->promoted);
+    EXPECT_EQ(forced->approvers, std::vector<std::string>{"bob"});
+    EXPECT_EQ(served("production", "index.html"), "x");
+}
+
 TEST_F(PromoteTest, RollbackTestingAndProduction) {
     close_all();
     site_.approvals = 0;

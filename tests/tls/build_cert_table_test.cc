@@ -35,7 +35,7 @@ protected:
 
 TEST_F(BuildCertTableTest, BuildsInternalAndFileEntriesWithDefault) {
     TlsSettings s;
-    s.certs.push_back({{"internal.test", "127.0.0.1"}, CertSource::kInternal, "", ""});
+    s.certs.push_back({{"internal.test", "127.0.0.1"}, CertSource::kInternal, "", "", "", ""});
     s.certs.push_back(files({"files.test", "www.files.test"}));
     s.default_host = "internal.test";
     auto t = build_cert_table(s, ca_.get());
@@ -65,26 +65,26 @@ TEST_F(BuildCertTableTest, ReportsUnsupportedAndMissingPieces) {
     // manager orders it and swaps in a new table (also when it is the default host).
     TlsSettings acme;
     acme.certs.push_back(
-        {{"acme.test"}, CertSource::kAcme, dir_.file("acme.crt"), dir_.file("acme.key")});
+        {{"acme.test"}, CertSource::kAcme, dir_.file("acme.crt"), dir_.file("acme.key"), "", ""});
     acme.default_host = "acme.test";
     auto a = build_cert_table(acme, ca_.get());
     ASSERT_TRUE(a) << a.error().detail;
     EXPECT_EQ((*a)->size(), 0u);
 
     TlsSettings internal;
-    internal.certs.push_back({{"internal.test"}, CertSource::kInternal, "", ""});
+    internal.certs.push_back({{"internal.test"}, CertSource::kInternal, "", "", "", ""});
     EXPECT_FALSE(build_cert_table(internal, nullptr));
 
     TlsSettings no_default;
-    no_default.certs.push_back({{"internal.test"}, CertSource::kInternal, "", ""});
+    no_default.certs.push_back({{"internal.test"}, CertSource::kInternal, "", "", "", ""});
     no_default.default_host = "elsewhere.test";
     auto d = build_cert_table(no_default, ca_.get());
     ASSERT_FALSE(d);
     EXPECT_NE(d.error().detail.find("elsewhere.test"), std::string::npos);
 
     TlsSettings dup;
-    dup.certs.push_back({{"internal.test"}, CertSource::kInternal, "", ""});
-    dup.certs.push_back({{"INTERNAL.test"}, CertSource::kInternal, "", ""});
+    dup.certs.push_back({{"internal.test"}, CertSource::kInternal, "", "", "", ""});
+    dup.certs.push_back({{"INTERNAL.test"}, CertSource::kInternal, "", "", "", ""});
     auto c = build_cert_table(dup, ca_.get());
     ASSERT_FALSE(c);
     EXPECT_EQ(c.error().code, Errc::kConflict);

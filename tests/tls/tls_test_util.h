@@ -105,6 +105,7 @@ struct ClientOptions {
     int max_version = 0;             // 0: the highest the library supports
     std::string ciphers;             // TLS 1.2 and below; empty: library default
     std::string groups;              // empty: library default
+    std::string sigalgs;             // e.g. "RSA-PSS+SHA256"; empty: library default
     std::vector<std::string> alpn;   // empty: no ALPN extension
     std::string ca_file;             // set: verify the server against this root
     int security_level = -1;         // -1: library default
@@ -126,6 +127,9 @@ public:
         }
         if (!o.groups.empty()) {
             EXPECT_EQ(SSL_CTX_set1_groups_list(cctx_.get(), o.groups.c_str()), 1);
+        }
+        if (!o.sigalgs.empty()) {
+            EXPECT_EQ(SSL_CTX_set1_sigalgs_list(cctx_.get(), o.sigalgs.c_str()), 1);
         }
         if (!o.ca_file.empty()) {
             EXPECT_EQ(SSL_CTX_load_verify_locations(cctx_.get(), o.ca_file.c_str(), nullptr), 1);

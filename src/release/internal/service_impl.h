@@ -51,7 +51,8 @@ public:
                                      const DeployFile& file, store::BodySource& body,
                                      std::string_view by) override;
     Result<ReleaseInfo> deploy(std::string_view site, std::string_view env,
-                               const std::vector<DeployFile>& files, std::string_view by) override;
+                               const std::vector<DeployFile>& files, std::string_view by,
+                               bool force) override;
     Result<ReleaseInfo> build_from_prefix(std::string_view site, std::string_view env,
                                           std::string_view by) override;
     Result<std::vector<ReleaseInfo>> releases(std::string_view site) override;
@@ -60,9 +61,10 @@ public:
     Result<std::vector<PointerMove>> history(std::string_view site) override;
     Result<Diff> diff(std::string_view site, std::string_view from, std::string_view to) override;
     Result<PromoteOutcome> promote(std::string_view site, std::string_view from,
-                                   std::string_view release, std::string_view by) override;
+                                   std::string_view release, std::string_view by,
+                                   bool force) override;
     Result<PromoteOutcome> approve(std::string_view site, std::string_view release,
-                                   std::string_view by) override;
+                                   std::string_view by, bool force) override;
     Result<void> reject(std::string_view site, std::string_view release, std::string_view by,
                         std::string_view reason) override;
     Result<ReleaseInfo> rollback(std::string_view site, std::string_view env, std::string_view to,
@@ -82,7 +84,10 @@ private:
     // A store environment that deploys and S3 uploads may change (kProtectedEnvironment).
     Result<void> writable(const site::SiteSettings& s, std::string_view env) const;
     bool is_protected(std::string_view env) const { return env == settings_.protected_env; }
-    Result<void> check_policy(const site::SiteSettings& s) const;
+    // kPolicy when opts_.policy_check refuses the site; with `force`, the refusal is logged
+    // (who overrode what) and the call goes on. `by`, `action`: for that log line.
+    Result<void> check_policy(const site::SiteSettings& s, bool force, std::string_view action,
+                              std::string_view by) const;
     std::string url_of(const site::SiteSettings& s, const site::Environment& e) const;
 
     // Releases.

@@ -74,8 +74,15 @@ private:
     std::string tmp_path_;
 };
 
-// What a blob row holds, with the data key already unsealed.
+// What a blob row holds, with the data key already unsealed (wiped when the BlobRef dies).
 struct BlobRef {
+    BlobRef() = default;
+    BlobRef(const BlobRef&) = default;
+    BlobRef(BlobRef&&) = default;
+    BlobRef& operator=(const BlobRef&) = default;
+    BlobRef& operator=(BlobRef&&) = default;
+    ~BlobRef();
+
     std::string hash_hex;
     std::uint64_t size = 0;
     std::string file_id;
@@ -84,24 +91,32 @@ struct BlobRef {
     std::string path;          // set for file blobs
 };
 
-// Random-access decryption of one blob. Keeps the last chunk it decrypted. Not thread-safe.
+// Random-access decryption of one blob. Whole chunks a read covers are decrypted straight into
+// the caller's buffer, several per pread; a chunk read in part is decrypted into a buffer kept
+// for the next read. Not thread-safe.
 class BlobReader {
 public:
-    static Result<std::unique_ptr<BlobReader>> open(BlobRef ref);
+    // `ref` must outlive the reader (an ObjectReader's version record keeps it).
+    static Result<std::unique_ptr<BlobReader>> open(const BlobRef& ref);
     ~BlobReader();
     // Up to n plaintext bytes at `offset` (0 at the end). Damage (bad tag, short file): kIo
-    // naming the blob and chunk.
+    // naming the blob and chunk; nothing unauthenticated is left in `buf`.
     Result<std::size_t> read_at(std::uint64_t offset, char* buf, std::size_t n);
     std::uint64_t size() const { return ref_.size; }
 
 private:
-    explicit BlobReader(BlobRef ref) : ref_(std::move(ref)), gcm_(ref_.data_key) {}
+    explicit BlobReader(const BlobRef& ref) : ref_(ref), gcm_(ref_.data_key) {}
+    std::size_t plain_size(std::uint64_t index) const;
+    // The sealed bytes of chunks [first, first + count), read with one pread for a file blob.
+    Result<const char*> sealed_run(std::uint64_t first, std::uint64_t count);
+    // Decrypts chunk `index` (sealed bytes at `src`) into out[0, plain_size(index)).
+    Result<void> open_chunk(std::uint64_t index, const char* src, char* out);
     Result<void> load_chunk(std::uint64_t index);
 
-    BlobRef ref_;
+    const BlobRef& ref_;
     Gcm gcm_;
     int fd_ = -1;
-    std::string sealed_;  // buffer for one sealed chunk
+    std::string sealed_;  // sealed bytes of the chunks being read
     std::string chunk_;   // plaintext of chunk `cached_`
     std::uint64_t cached_ = UINT64_MAX;
 };

@@ -116,10 +116,16 @@ void Gcm::seal(std::string_view nonce, std::string_view aad, const char* data, s
 bool Gcm::open(std::string_view nonce, std::string_view aad, const char* data, std::size_t n,
                std::string& out) {
     if (n < kTagBytes) return false;
+    out.resize(n - kTagBytes);
+    return open_into(nonce, aad, data, n, out.data());
+}
+
+bool Gcm::open_into(std::string_view nonce, std::string_view aad, const char* data, std::size_t n,
+                    char* out) {
+    if (n < kTagBytes) return false;
     std::size_t plain = n - kTagBytes;
-    out.resize(plain);
     auto* iv = reinterpret_cast<const unsigned char*>(nonce.data());
-    auto* o = reinterpret_cast<unsigned char*>(out.data());
+    auto* o = reinterpret_cast<unsigned char*>(out);
     int len = 0;
     unsigned char tag[kTagBytes];
     std::memcpy(tag, data + plain, kTagBytes);

@@ -51,6 +51,10 @@ public:
     // Plaintext of ciphertext||tag into `out` (resized); false when authentication fails.
     bool open(std::string_view nonce, std::string_view aad, const char* data, std::size_t n,
               std::string& out);
+    // The same into out[0, n - kTagBytes) (no copy through a string). On false `out` holds
+    // unauthenticated bytes: the caller must discard (or wipe) them.
+    bool open_into(std::string_view nonce, std::string_view aad, const char* data, std::size_t n,
+                   char* out);
 
 private:
     bool prepare(int mode, const unsigned char* iv);  // mode 1: encrypt, 2: decrypt

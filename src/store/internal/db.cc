@@ -46,6 +46,7 @@ Stmt& Stmt::bind_null(int i) {
 Result<bool> Stmt::step() {
     int rc = sqlite3_step(s_);
     if (rc == SQLITE_ROW) return true;
+    if (conn_) conn_->statement_done();
     if (rc == SQLITE_DONE) return false;
     return db_error(db_, rc, sqlite3_sql(s_));
 }
@@ -65,7 +66,8 @@ std::string Stmt::text(int col) const {
              : std::string();
 }
 
-Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, int busy_timeout_ms) {
+Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, int busy_timeout_ms,
+                                         std::atomic<std::uint64_t>* writes) {
     sqlite3* db = nullptr;
     // NOMUTEX: a Conn is leased to one thread at a time, so SQLite's own mutex is dead weight.
     int rc =
@@ -76,7 +78,7 @@ Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, int busy_timeo
         sqlite3_close_v2(db);
         return e;
     }
-    std::unique_ptr<Conn> c(new Conn(db));
+    std::unique_ptr<Conn> c(new Conn(db, writes));
     sqlite3_busy_timeout(db, busy_timeout_ms);
     // WAL: readers never block the writer. synchronous=FULL: in WAL mode NORMAL may lose the
     // last commits on power loss, and an acknowledged PUT must survive it (store.h contract).
@@ -94,6 +96,7 @@ Conn::~Conn() {
 Result<void> Conn::exec(const char* sql) {
     char* msg = nullptr;
     int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
+    statement_done();
     if (rc != SQLITE_OK) {
         Error e = db_error(db_, rc, msg ? msg : sql);
         sqlite3_free(msg);
@@ -113,7 +116,17 @@ Stmt Conn::prepare(const char* sql) {
         }
         it = cache_.emplace(sql, s).first;
     }
-    return Stmt(db_, it->second);
+    return Stmt(this, db_, it->second);
+}
+
+// Outside a transaction (autocommit again) with more changed rows than last time: a write
+// transaction just ended. sqlite3_total_changes64 counts only this connection's changes.
+void Conn::statement_done() {
+    if (!writes_ || !sqlite3_get_autocommit(db_)) return;
+    std::int64_t total = sqlite3_total_changes64(db_);
+    if (total == seen_changes_) return;
+    seen_changes_ = total;
+    writes_->fetch_add(1);
 }
 
 Lease::~Lease() {
@@ -129,7 +142,7 @@ Result<Lease> Pool::lease() {
             return Lease(this, std::move(c));
         }
     }
-    auto c = Conn::open(path_, busy_);
+    auto c = Conn::open(path_, busy_, &writes_);
     if (!c) return c.error();
     return Lease(this, std::move(*c));
 }

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -20,11 +21,13 @@ namespace moat::store::internal {
 // The Error for a failed SQLite call: SQLITE_FULL -> kNoSpace, BUSY/LOCKED -> kUnavailable.
 Error db_error(sqlite3* db, int rc, std::string_view what);
 
+class Conn;
+
 // A prepared statement leased from a Conn's cache; reset and unbound when it goes away.
 class Stmt {
 public:
-    Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
-    Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
+    Stmt(Conn* c, sqlite3* db, sqlite3_stmt* s) : conn_(c), db_(db), s_(s) {}
+    Stmt(Stmt&& o) noexcept : conn_(o.conn_), db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
     Stmt(const Stmt&) = delete;
     ~Stmt();
 
@@ -41,13 +44,18 @@ public:
     bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
 
 private:
+    Conn* conn_;
     sqlite3* db_;
     sqlite3_stmt* s_;
 };
 
 class Conn {
 public:
-    static Result<std::unique_ptr<Conn>> open(const std::string& path, int busy_timeout_ms);
+    // `writes` (may be null; must outlive the Conn) is incremented after every transaction of
+    // this connection that changed rows has ended (committed, or rolled back: a spare
+    // increment is harmless). Caches of what the database says compare it (Pool::writes()).
+    static Result<std::unique_ptr<Conn>> open(const std::string& path, int busy_timeout_ms,
+                                              std::atomic<std::uint64_t>* writes = nullptr);
     ~Conn();
     Conn(const Conn&) = delete;
 
@@ -57,10 +65,14 @@ public:
     std::int64_t changes() const { return sqlite3_changes64(db_); }
     std::int64_t last_rowid() const { return sqlite3_last_insert_rowid(db_); }
     sqlite3* raw() { return db_; }
+    // After a statement ran to its end: counts a finished write transaction (see open()).
+    void statement_done();
 
 private:
-    explicit Conn(sqlite3* db) : db_(db) {}
+    Conn(sqlite3* db, std::atomic<std::uint64_t>* writes) : db_(db), writes_(writes) {}
     sqlite3* db_;
+    std::atomic<std::uint64_t>* writes_;
+    std::int64_t seen_changes_ = 0;
     std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };
 
@@ -85,10 +97,15 @@ public:
     Pool(std::string path, int busy_timeout_ms) : path_(std::move(path)), busy_(busy_timeout_ms) {}
     Result<Lease> lease();
     void give_back(std::unique_ptr<Conn> c);
+    // Write transactions ended on this pool's connections so far. A reader that loads it
+    // before its own read transaction starts, and finds it unchanged later, knows no commit
+    // of this process landed in between (writes by other processes are not counted).
+    std::uint64_t writes() const { return writes_.load(); }
 
 private:
     std::string path_;
     int busy_;
+    std::atomic<std::uint64_t> writes_{0};
     std::mutex mu_;
     std::vector<std::unique_ptr<Conn>> idle_;
 };

@@ -1,0 +1,182 @@
+// LocalStore: HEAD and GET of objects, the store's hot read path. A GET resolves the name to a
+// version record with its blobs' unsealed data keys (read_cache_, else one SQLite statement),
+// pins the blobs against garbage collection and decrypts chunks as the caller reads.
+#include <algorithm>
+
+#include "store/internal/crypto.h"
+#include "store/internal/names.h"
+#include "store/local_store.h"
+
+namespace moat::store {
+
+namespace {
+
+std::string blob_key_aad(std::string_view hash_hex) {
+    return "moat blob data key " + std::string(hash_hex);
+}
+
+// Reads a version's plaintext across its segments; pins the blobs against garbage collection
+// while it lives. Not thread-safe (one reader per GET).
+class SegmentReader final : public ObjectReader {
+public:
+    SegmentReader(LocalStore* store, std::shared_ptr<const internal::ResolvedVersion> v)
+        : store_(store), v_(std::move(v)) {
+        std::uint64_t at = 0;
+        for (const auto& r : v_->refs) {
+            starts_.push_back(at);
+            at += r.size;
+        }
+        readers_.resize(v_->refs.size());
+    }
+    ~SegmentReader() override { store_->unpin(v_->blobs); }
+
+    const ObjectInfo& info() const override { return v_->info; }
+
+    Result<std::size_t> read_at(std::uint64_t offset, char* buf, std::size_t n) override {
+        std::size_t done = 0;
+        while (done < n && offset < v_->info.size) {
+            auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
+            std::size_t i = static_cast<std::size_t>(it - starts_.begin()) - 1;
+            if (!readers_[i]) {
+                auto r = internal::BlobReader::open(v_->refs[i]);  // v_ keeps the ref alive
+                if (!r) return r.error();
+                readers_[i] = std::move(*r);
+            }
+            auto got = readers_[i]->read_at(offset - starts_[i], buf + done, n - done);
+            if (!got) return got.error();
+            if (*got == 0) break;  // a zero-length segment
+            done += *got;
+            offset += *got;
+        }
+        return done;
+    }
+
+private:
+    LocalStore* store_;
+    std::shared_ptr<const internal::ResolvedVersion> v_;
+    std::vector<std::uint64_t> starts_;
+    std::vector<std::unique_ptr<internal::BlobReader>> readers_;
+};
+
+}  // namespace
+
+// Data keys never change (rotation re-seals them), so unsealed ones are cached, keyed by the
+// blob's random file id (row ids can be reused after GC; file ids are not).
+Result<std::string> LocalStore::data_key(const std::string& file_id, std::int64_t gen,
+                                         std::string_view hash_hex, std::string_view sealed) {
+    if (auto k = key_cache_.get(file_id)) return std::move(*k);
+    auto key = unseal(gen, blob_key_aad(hash_hex), sealed);
+    if (!key) return key;
+    key_cache_.put(file_id, *key);
+    return key;
+}
+
+void LocalStore::unpin(const std::vector<std::int64_t>& blobs) {
+    std::lock_guard lock(pin_mu_);
+    for (auto b : blobs)
+        if (--pinned_[b] <= 0) pinned_.erase(b);
+}
+
+Result<ObjectInfo> LocalStore::head(std::string_view bucket, std::string_view key,
+                                    std::string_view version_id) {
+    MOAT_TRY(internal::check_key(key));
+    if (auto v = read_cache_.get(bucket, key, version_id, pool_.writes())) return v->info;
+    auto c = pool_.lease();
+    if (!c) return c.error();
+    return find_version(**c, bucket, key, version_id, nullptr, false);
+}
+
+Result<std::unique_ptr<ObjectReader>> LocalStore::open_object(std::string_view bucket,
+                                                              std::string_view key,
+                                                              std::string_view version_id) {
+    MOAT_TRY(internal::check_key(key));
+    std::shared_lock maint(maint_mu_);  // no GC between reading the segments and pinning them
+    auto v = resolve(bucket, key, version_id);
+    if (!v) return v.error();
+    {
+        std::lock_guard lock(pin_mu_);
+        for (auto b : (*v)->blobs) ++pinned_[b];
+    }
+    return std::unique_ptr<ObjectReader>(new SegmentReader(this, std::move(*v)));
+}
+
+Result<std::shared_ptr<const internal::ResolvedVersion>> LocalStore::resolve(
+    std::string_view bucket, std::string_view key, std::string_view version_id) {
+    // Loaded before the read transaction starts: see read_cache.h for why that order matters.
+    std::uint64_t writes = pool_.writes();
+    if (auto v = read_cache_.get(bucket, key, version_id, writes)) return v;
+    auto v = resolve_from_db(bucket, key, version_id);
+    if (!v) return v;
+    read_cache_.put(bucket, key, version_id, writes, *v);
+    return v;
+}
+
+Result<std::shared_ptr<const internal::ResolvedVersion>> LocalStore::resolve_from_db(
+    std::string_view bucket, std::string_view key, std::string_view version_id) {
+    auto c = pool_.lease();
+    if (!c) return c.error();
+    // One statement (one row per segment) so the version and its segments come from the same
+    // snapshot, and SQLite takes its WAL read lock once. "ORDER BY v.id, g.idx" is the order the
+    // indexes already yield (one version; its segments by primary key); "ORDER BY g.idx" alone
+    // made SQLite copy every row, inline blob included, through a temporary B-tree.
+    auto s = version_id.empty()
+                 ? (*c)->prepare("SELECT " MOAT_VERSION_COLS
+                                 ", b.id, b.hash, b.size, b.file_id, b.key_gen, b.sealed_key, "
+                                 "b.data, b.data IS NULL FROM versions v "
+                                 "LEFT JOIN segments g ON g.version = v.id "
+                                 "LEFT JOIN blobs b ON b.id = g.blob "
+                                 "WHERE v.bucket = ? AND v.key = ? AND v.latest = 1 "
+                                 "ORDER BY v.id, g.idx")
+                 : (*c)->prepare("SELECT " MOAT_VERSION_COLS
+                                 ", b.id, b.hash, b.size, b.file_id, b.key_gen, b.sealed_key, "
+                                 "b.data, b.data IS NULL FROM versions v "
+                                 "LEFT JOIN segments g ON g.version = v.id "
+                                 "LEFT JOIN blobs b ON b.id = g.blob "
+                                 "WHERE v.bucket = ? AND v.key = ? AND v.vid = ? "
+                                 "ORDER BY v.id, g.idx");
+    s.bind(1, bucket).bind(2, key);
+    if (!version_id.empty()) s.bind(3, version_id);
+    auto r = s.step();
+    if (!r) return r.error();
+    if (!*r) {
+        // Not there: let the general lookup name the reason (no bucket, key or version).
+        auto info = find_version(**c, bucket, key, version_id, nullptr, false);
+        if (!info) return info.error();
+        return store_error(Errc::kNotFound, Reason::kNoSuchKey, "the key changed meanwhile");
+    }
+    auto v = std::make_shared<internal::ResolvedVersion>();
+    v->info = internal::version_from(s);
+    if (v->info.delete_marker)
+        return store_error(Errc::kNotFound, Reason::kDeleteMarker, v->info.version_id);
+    // Blob columns from 12 on, one row per segment.
+    std::uint64_t total = 0;
+    for (;;) {
+        if (!s.is_null(12)) {
+            internal::BlobRef ref;
+            ref.hash_hex = s.text(13);
+            ref.size = static_cast<std::uint64_t>(s.i64(14));
+            ref.file_id = s.text(15);
+            auto dk = data_key(ref.file_id, s.i64(16), ref.hash_hex, s.text(17));
+            if (!dk) return dk.error();
+            ref.data_key = std::move(*dk);
+            total += ref.size;
+            if (s.i64(19))
+                ref.path = blob_path(ref.hash_hex);
+            else
+                ref.inline_bytes = s.text(18);
+            v->blobs.push_back(s.i64(12));
+            v->refs.push_back(std::move(ref));
+        }
+        auto more = s.step();
+        if (!more) return more.error();
+        if (!*more) break;
+    }
+    if (total != v->info.size || v->refs.empty())
+        return make_error(Errc::kInternal, "version of \"" + v->info.key + "\" has " +
+                                               std::to_string(v->refs.size()) + " segments of " +
+                                               std::to_string(total) + " bytes, expected " +
+                                               std::to_string(v->info.size));
+    return std::shared_ptr<const internal::ResolvedVersion>(std::move(v));
+}
+
+}  // namespace moat::store
