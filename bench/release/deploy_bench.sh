@@ -85,11 +85,17 @@ timed() {
     sample "$op" "$t0" "$t1"
 }
 
+# deploy_phases OP: records the phases `moat deploy` timed (MOAT_DEPLOY_TIMINGS) as "OP: phase".
+deploy_phases() {
+    awk -v op="$1" '$1 == "moat" && $3 == "timing" {printf "%s: %s\t%s\n", op, $4, $5}' \
+        "$T/last.out" >>"$SAMPLES"
+}
+
 # The moat CLI as a demo principal; aws-cli and rclone with the demo S3 key.
 m() {
     local profile=$1
     shift
-    timeout 300 "$MOAT" "$@" --credentials "$D/demo-principals" --profile "$profile"
+    MOAT_DEPLOY_TIMINGS=1 timeout 300 "$MOAT" "$@" --credentials "$D/demo-principals" --profile "$profile"
 }
 s3sync() { timeout 300 aws --endpoint-url "$EP" --ca-bundle "$CA" s3 sync "$@" --only-show-errors; }
 # AWS_CA_BUNDLE (set on some machines) makes rclone's AWS SDK refuse its own --ca-cert.
@@ -186,6 +192,7 @@ round() {
 
     # ---- full publications (cold store) ----
     timed "a deploy, first (cold)" m demo-deployer deploy "$w" --site localhost
+    deploy_phases "a deploy, first (cold)"
     [[ "$(get test.localhost /many/p499.html)" == *"page 499"* ]] || { echo "deploy not served" >&2; return 1; }
 
     t0=$(now)
@@ -206,6 +213,7 @@ round() {
     page=$(printf 'p%03d.html' $((r * 37 % 500)))
     printf '<p>changed in round %s</p>\n' "$r" >>"$w/many/$page"
     timed "b deploy, one file changed" m demo-deployer deploy "$w" --site localhost
+    deploy_phases "b deploy, one file changed"
     id=$(sed -n 's/^release \(r[0-9]*\) .*/\1/p' "$T/last.out")
     grep -q "uploaded 1 " "$T/last.out" || { echo "one-file deploy uploaded more:" >&2; cat "$T/last.out" >&2; }
     [[ "$(get test.localhost "/many/$page")" == *"changed in round $r"* ]] ||
@@ -231,8 +239,14 @@ round() {
     m demo-deployer promote localhost >"$T/last.out" 2>&1 && rc_=0 || rc_=$?
     [ "$rc_" = 3 ] || { echo "promote did not wait for approval (exit $rc_):" >&2; cat "$T/last.out" >&2; return 1; }
     t1=$(now)
+    # Production switches before approve returns (the S3 view of production is mirrored after
+    # the switch, inside the call): poll for the change meanwhile.
+    served_at localhost "/many/$page" "changed in round $r" >"$T/prod.at" &
+    local poller=$!
     timed "c approve alone (moves production)" m demo-approver approve localhost "$id"
     t2=$(now)
+    wait "$poller"
+    sample "c approve: production serves the change" "$t1" "$(cat "$T/prod.at")"
     sample "c promote (request, approvals = 1)" "$t0" "$t1"
     sample "c promote + approve" "$t0" "$t2"
     [[ "$(get localhost "/many/$page")" == *"changed in round $r"* ]] ||

@@ -280,8 +280,11 @@ Reply route_invalidate(Call& c) {
     auto r = c.deps.releases->invalidate(c.args[0], *env, ps, c.who.name);
     if (!r) {
         // The service's kInvalidArgument here is about the paths (CloudFront's rules).
-        if (r.error().code == Errc::kInvalidArgument && r.error().reason == 0)
-            return fail(400, "InvalidPaths", r.error().detail);
+        if (r.error().code == Errc::kInvalidArgument && r.error().reason == 0) {
+            std::string_view msg = r.error().detail;
+            if (msg.starts_with("InvalidPaths: ")) msg.remove_prefix(14);  // the code says it
+            return fail(400, "InvalidPaths", std::string(msg));
+        }
         return fail(r.error());
     }
     return ok(to_json(*r));

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "audit/grade.h"
+#include "audit/internal/resolve.h"
 
 namespace moat::audit {
 namespace {
@@ -117,7 +118,9 @@ Result<AuditReport> run_audit(const AuditOptions& o) {
         if (!a) return a.error();
         addr_host = *a;
     }
-    auto addrs = internal::resolve(addr_host, target->port);
+    // The name's lookup has the probe's timeout too (resolve.h): a DNS that never answers
+    // is a result, not a hang.
+    auto addrs = internal::resolve(addr_host, target->port, o.timeout);
     if (!addrs) {
         rep.tls_error = addrs.error().detail;
         return rep;
@@ -140,7 +143,7 @@ Result<AuditReport> run_audit(const AuditOptions& o) {
         rep.http_error = http.error().detail;
     }
 
-    auto plain = internal::resolve(addr_host, o.http_port);
+    auto plain = internal::resolve(addr_host, o.http_port, o.timeout);
     if (plain)
         rep.http_port = probe_http_port(target->host, plain->front(), target->port, o.timeout);
     rep.ipv6 = pt.endpoint.v6() ? Ipv6Report{{pt.endpoint.text}, true, "probed over IPv6"}

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "audit/internal/resolve.h"
+
 namespace moat::audit {
 namespace {
 
@@ -175,9 +177,15 @@ HttpPortReport probe_http_port(const std::string& host, const internal::Endpoint
 
 Ipv6Report probe_ipv6(const ProbeTarget& t) {
     Ipv6Report rep;
-    auto addrs = internal::resolve(t.host, t.port, AF_INET6);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t.deadline() -
+                                                                      internal::Clock::now());
+    auto addrs =
+        internal::resolve(t.host, t.port, std::max(left, std::chrono::milliseconds(0)), AF_INET6);
     if (!addrs) {
-        rep.detail = "no IPv6 address (AAAA) for " + t.host;
+        // A lookup that timed out says so; any other failure means no AAAA record.
+        rep.detail = addrs.error().code == Errc::kUnavailable
+                         ? addrs.error().detail
+                         : "no IPv6 address (AAAA) for " + t.host;
         return rep;
     }
     for (const auto& a : *addrs) rep.addresses.push_back(a.text);

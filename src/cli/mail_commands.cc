@@ -212,7 +212,8 @@ int run_reports(const std::string& config_path, const std::string& domain, const
             sink = std::make_unique<mail::TlsRptBucket>(*st);
             // Reports received before the server had a store stay in the folder.
             std::error_code ec;
-            auto old = std::filesystem::path(cfg->mail.tlsrpt_dir) / mail::grammar::to_lower(domain);
+            auto old =
+                std::filesystem::path(cfg->mail.tlsrpt_dir) / mail::grammar::to_lower(domain);
             if (std::filesystem::is_directory(old, ec))
                 std::fprintf(stderr, "moat mail reports: older reports are in %s (--dir %s)\n",
                              old.c_str(), cfg->mail.tlsrpt_dir.c_str());

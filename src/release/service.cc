@@ -39,7 +39,7 @@ ServiceImpl::ServiceImpl(store::Store& store, Catalog& catalog, ReleaseSettings 
       settler_(settings_.settle, settings_.settle_max,
                [this](const std::string& site, const std::string& env) {
                    auto r = build_from_prefix(site, env, "s3");
-                   if (!r)
+                   if (!r && reason_of(r.error()) != Reason::kNoRelease)
                        core::logger("release")->warn(
                            "release from s3 writes failed site={} env={} err={}", site, env,
                            r.error().detail);
@@ -181,8 +181,16 @@ Result<void> ServiceImpl::set_sites(std::vector<site::SiteSettings> list) {
             if (listed && listed->empty()) continue;
             if (!listed)
                 r = listed.error();
-            else if (auto b = build_locked(s, env, "s3"); !b)
+            else if (auto b = build_locked(s, env, "s3"); !b) {
+                // A site below its header policy serves nothing until it is fixed (or an admin
+                // forces a deploy); that is no reason to refuse to start.
+                if (reason_of(b.error()) == Reason::kPolicy) {
+                    log->error("first release of site={} env={} refused: {}", site, env,
+                               b.error().detail);
+                    continue;
+                }
                 r = b.error();
+            }
         } else if (catalog_.serving(site, env) != *id) {
             auto row = load_row(site, *id);
             auto m = row ? load_manifest(*row) : Result<Manifest>(row.error());

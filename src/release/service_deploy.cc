@@ -220,6 +220,9 @@ Result<ReleaseInfo> ServiceImpl::build_from_prefix(std::string_view site, std::s
 
 Result<ReleaseInfo> ServiceImpl::build_locked(const site::SiteSettings& s, std::string_view env,
                                               std::string_view by) {
+    // An S3 upload publishes to testing like a deploy does, so the same header policy applies
+    // (issue 7: a site below its min_grade is refused at deploy).
+    MOAT_TRY(check_policy(s, false, "s3", by));
     std::map<std::string, ManifestEntry> current;
     auto cur_id = db_->pointer(s.name, env);
     if (!cur_id) return cur_id.error();
@@ -249,6 +252,11 @@ Result<ReleaseInfo> ServiceImpl::build_locked(const site::SiteSettings& s, std::
             e = it->second;
         entries.push_back(std::move(e));
     }
+    // Nothing uploaded and nothing served yet (a DeleteObjects of nothing, an invalidation of
+    // an empty environment): no empty first release.
+    if (entries.empty() && cur_id->empty())
+        return release_error(Errc::kNotFound, Reason::kNoRelease,
+                             "nothing under content/" + prefix + " to release");
     return finish_release(s, env, std::move(entries), "s3", by);
 }
 

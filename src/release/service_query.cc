@@ -77,7 +77,7 @@ Result<Invalidation> ServiceImpl::invalidate(std::string_view site, std::string_
     for (const auto* e : envs) {
         if (!e->from_store || is_protected(e->name)) continue;
         auto r = build_locked(*s, e->name, by);
-        if (!r) return r.error();
+        if (!r && reason_of(r.error()) != Reason::kNoRelease) return r.error();
     }
     Invalidation inv;
     inv.site = s->name;

@@ -2,7 +2,8 @@
 # acme.key_type = ["ecdsa-p256", "rsa2048"] end to end with Debian's pebble: moat orders an
 # ECDSA P-256 and an RSA-2048 certificate for the same names, stores both (keys 0600), serves
 # ECDSA to a default client and RSA to one that offers only RSA signatures (TLS 1.3) or only
-# ECDHE-RSA suites (TLS 1.2), and `moat certs` lists both. After a restart both load from disk
+# ECDHE-RSA suites (TLS 1.2), and `moat certs` lists both. A tls = "files" site with cert_rsa /
+# key_rsa serves its RSA pair the same way. After a restart both load from disk
 # without a new order.
 source "$(dirname "$0")/lib.sh"
 source "$HERE/../acme/peers.sh"
@@ -13,6 +14,12 @@ peers_ca
 knot_start "$(free_port)"
 pebble_start "$(free_port)" "$(free_port)" "$HTTP_PORT" "$(free_port)" 7776000
 make_site "$T/site" prod
+# A site with static files: an ECDSA pair and, through cert_rsa/key_rsa, an RSA one.
+for kt in ec rsa; do
+    case $kt in ec) opt=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;; rsa) opt=(-newkey rsa:2048) ;; esac
+    openssl req -x509 "${opt[@]}" -nodes -days 2 -subj "/CN=files.example.test" \
+        -addext "subjectAltName=DNS:files.example.test" -keyout "$T/files-$kt.key" -out "$T/files-$kt.pem" 2>/dev/null
+done
 
 cat > "$T/moat.toml" <<EOF
 data_dir = "$T/data"
@@ -26,6 +33,14 @@ workers = 2
 [sites."site.example.test"]
 tls = "acme"
 aliases = ["test.site.example.test"]
+root = "$T/site"
+
+[sites."files.example.test"]
+tls = "files"
+cert = "$T/files-ec.pem"
+key = "$T/files-ec.key"
+cert_rsa = "$T/files-rsa.pem"
+key_rsa = "$T/files-rsa.key"
 root = "$T/site"
 
 [acme]
@@ -95,6 +110,9 @@ fi
 expect_eq "https with pebble's root verifies" "$(pcurl site.example.test / -o /dev/null -w '%{http_code}')" 200
 expect_eq "RSA-only curl verifies too" \
     "$(pcurl site.example.test / --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256 -o /dev/null -w '%{http_code}')" 200
+
+expect_match "static files: default client gets ECDSA" "$(leaf files.example.test)" 'id-ecPublicKey'
+expect_match "static files: RSA-only client gets cert_rsa" "$(leaf files.example.test -sigalgs RSA-PSS+SHA256)" 'rsaEncryption'
 
 # ---- moat certs lists both ----
 out=$("$MOAT" certs --config "$T/moat.toml")

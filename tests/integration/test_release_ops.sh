@@ -173,6 +173,15 @@ expect_eq "its production serves nothing" "$code" 404
 out=$(m demo-deployer releases weak.localhost 2>&1) || true
 # Nor did the bucket-level S3 write of part 1 (the lifecycle) make it an empty release.
 expect_match "it has no release" "$out" "no releases yet"
+# An S3 upload publishes to testing like a deploy: the same policy refuses it.
+echo "weak via s3" > "$T/weak-s3.html"
+s3 s3 cp "$T/weak-s3.html" s3://content/testing/weak.localhost/s3.html
+sleep 2.5
+code=$(mcurl -o /dev/null -w '%{http_code}' --resolve "test.weak.localhost:$HTTPS_PORT:127.0.0.1" \
+    "https://test.weak.localhost:$HTTPS_PORT/s3.html")
+expect_eq "an S3 upload to a site below its min_grade is not served" "$code" 404
+out=$(m demo-deployer releases weak.localhost 2>&1) || true
+expect_match "and makes no release" "$out" "no releases yet"
 
 # ==== 4. an interrupted deploy resumes and never shows half a release ====
 I="$T/interrupted"

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <openssl/err.h>
 #include <poll.h>
 #include <unistd.h>
@@ -33,21 +32,6 @@ bool wait_fd(int fd, bool write, Deadline d) {
     }
 }
 
-std::string endpoint_text(const sockaddr* sa) {
-    char buf[INET6_ADDRSTRLEN] = {};
-    int port = 0;
-    if (sa->sa_family == AF_INET6) {
-        auto* s6 = reinterpret_cast<const sockaddr_in6*>(sa);
-        inet_ntop(AF_INET6, &s6->sin6_addr, buf, sizeof buf);
-        port = ntohs(s6->sin6_port);
-        return "[" + std::string(buf) + "]:" + std::to_string(port);
-    }
-    auto* s4 = reinterpret_cast<const sockaddr_in*>(sa);
-    inet_ntop(AF_INET, &s4->sin_addr, buf, sizeof buf);
-    port = ntohs(s4->sin_port);
-    return std::string(buf) + ":" + std::to_string(port);
-}
-
 }  // namespace
 
 Socket& Socket::operator=(Socket&& o) noexcept {
@@ -61,32 +45,6 @@ Socket& Socket::operator=(Socket&& o) noexcept {
 
 Socket::~Socket() {
     if (fd_ >= 0) ::close(fd_);
-}
-
-Result<std::vector<Endpoint>> resolve(const std::string& host, int port, int family) {
-    addrinfo hints{};
-    hints.ai_family = family;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    addrinfo* res = nullptr;
-    std::string h = host;
-    if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-    int rc = ::getaddrinfo(h.c_str(), std::to_string(port).c_str(), &hints, &res);
-    if (rc != 0)
-        return make_error(Errc::kNotFound, "cannot resolve " + host + ": " + gai_strerror(rc));
-    std::vector<Endpoint> out;
-    for (addrinfo* a = res; a; a = a->ai_next) {
-        Endpoint e;
-        std::memcpy(&e.addr, a->ai_addr, a->ai_addrlen);
-        e.len = static_cast<socklen_t>(a->ai_addrlen);
-        e.text = endpoint_text(a->ai_addr);
-        bool dup = false;
-        for (const auto& o : out) dup = dup || o.text == e.text;
-        if (!dup) out.push_back(std::move(e));
-    }
-    ::freeaddrinfo(res);
-    if (out.empty()) return make_error(Errc::kNotFound, "no address for " + host);
-    return out;
 }
 
 Result<Socket> connect_tcp(const Endpoint& to, Deadline deadline) {

@@ -25,9 +25,7 @@ struct Endpoint {
     bool v6() const { return addr.ss_family == AF_INET6; }
 };
 
-// getaddrinfo for `host` (a name or an IP literal) and `port`; `family` AF_UNSPEC, AF_INET
-// or AF_INET6. kNotFound when nothing resolves.
-Result<std::vector<Endpoint>> resolve(const std::string& host, int port, int family = AF_UNSPEC);
+// Name resolution (with a deadline) is in resolve.h.
 
 // An owned file descriptor.
 class Socket {

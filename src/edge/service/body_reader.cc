@@ -55,6 +55,11 @@ std::optional<std::uint64_t> BodyReader::remaining() const {
 }
 
 Result<std::size_t> BodyReader::fail(Error e) {
+    // A TLS error or a reset while the body streams in is the client breaking off (ServiceBody
+    // contract: kInvalidArgument), not a refusal or a fault of ours: callers answer and log it
+    // as the client's.
+    if (e.code == Errc::kDenied || e.code == Errc::kIo)
+        e = make_error(Errc::kInvalidArgument, "the client broke off the body: " + e.detail);
     state_ = State::kFailed;
     error_ = e;
     return e;

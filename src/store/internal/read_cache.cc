@@ -43,11 +43,18 @@ void ReadCache::put(std::string_view bucket, std::string_view key, std::string_v
     std::size_t bytes = v->bytes();
     if (max_entries_ == 0 || bytes > max_bytes_ / 8) return;  // a few huge ones would churn it
     std::string name = cache_name(bucket, key, version_id);
+    std::size_t h = std::hash<std::string>()(name);
     std::lock_guard lock(mu_);
     if (writes < writes_) return;
     if (writes > writes_) {
         clear_locked();
         writes_ = writes;
+    }
+    // First offer: remember the name only. (A hash collision merely admits a name early.)
+    if (seen_.erase(h) == 0) {
+        if (seen_.size() >= 4 * max_entries_) seen_.clear();
+        seen_.insert(h);
+        return;
     }
     if (auto it = index_.find(name); it != index_.end()) {
         auto node = it->second;
@@ -73,6 +80,7 @@ std::size_t ReadCache::size() const {
 void ReadCache::clear_locked() {
     index_.clear();
     lru_.clear();
+    seen_.clear();
     bytes_ = 0;
 }
 

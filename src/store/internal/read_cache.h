@@ -12,7 +12,11 @@
 // served from releases) keeps it warm. Cached blobs keep their ciphertext: a GET still
 // decrypts and checks every chunk. Data keys are wiped when the last user of an entry drops it
 // (why holding them is acceptable: key_cache.h). Bounded by entries and bytes, LRU.
-// Thread-safe.
+//
+// A name is kept the second time it is read, not the first: a pass over many names read once
+// (a sync, a backup check, the first GETs after a write) then neither evicts the hot names nor
+// pays for copying records into fresh heap memory (measured: that made a miss cost 12 -> 17 us
+// of CPU on a 4 KiB GET, more than the lookup it would save). Thread-safe.
 
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "store/internal/blob.h"
@@ -48,7 +53,8 @@ public:
     std::shared_ptr<const ResolvedVersion> get(std::string_view bucket, std::string_view key,
                                                std::string_view version_id, std::uint64_t writes);
     // Keeps `v`, read from SQLite after the write count was `writes` (ignored when writes
-    // have ended since: `v` may be stale already).
+    // have ended since: `v` may be stale already), if the name was offered before at this
+    // write count (see above).
     void put(std::string_view bucket, std::string_view key, std::string_view version_id,
              std::uint64_t writes, std::shared_ptr<const ResolvedVersion> v);
     std::size_t size() const;
@@ -67,6 +73,7 @@ private:
     std::size_t bytes_ = 0;
     std::list<Entry> lru_;  // most recently used first
     std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // views of names
+    std::unordered_set<std::size_t> seen_;  // hashes of names offered once, not kept yet
 };
 
 }  // namespace moat::store::internal
