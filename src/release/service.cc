@@ -36,6 +36,7 @@ ServiceImpl::ServiceImpl(store::Store& store, Catalog& catalog, ReleaseSettings 
       db_(std::move(db)),
       variants_(store_, *db_, settings_),
       sites_(std::make_shared<const Sites>()),
+      mirrorer_(store_),
       settler_(settings_.settle, settings_.settle_max,
                [this](const std::string& site, const std::string& env) {
                    auto r = build_from_prefix(site, env, "s3");
@@ -45,7 +46,10 @@ ServiceImpl::ServiceImpl(store::Store& store, Catalog& catalog, ReleaseSettings 
                            r.error().detail);
                }) {}
 
-ServiceImpl::~ServiceImpl() { settler_.stop(); }
+ServiceImpl::~ServiceImpl() {
+    settler_.stop();
+    mirrorer_.stop();
+}
 
 std::shared_ptr<const Sites> ServiceImpl::sites() const {
     std::lock_guard lock(sites_mu_);
@@ -208,8 +212,14 @@ Result<void> ServiceImpl::set_sites(std::vector<site::SiteSettings> list) {
     return first;
 }
 
-void ServiceImpl::start() { settler_.start(); }
-void ServiceImpl::stop() { settler_.stop(); }
+void ServiceImpl::start() {
+    mirrorer_.start();
+    settler_.start();
+}
+void ServiceImpl::stop() {
+    settler_.stop();
+    mirrorer_.stop();
+}
 
 void ServiceImpl::on_s3_write(std::string_view bucket, std::string_view key) {
     if (bucket != kContentBucket) return;

@@ -31,13 +31,8 @@ Result<void> ServiceImpl::move(const site::SiteSettings& s, std::string_view env
     }
     log->info("environment moved site={} env={} from={} to={} action={} by={}", s.name, env, *prev,
               row.id, action, by);
-    if (mirror_it) {
-        // After the switch: the pointer is what visitors see; the S3 view follows it.
-        auto st = mirror(store_, m, kContentBucket, prefix_of(env, s.name));
-        if (!st)
-            log->error("mirror failed site={} env={} id={} err={}", s.name, env, row.id,
-                       st.error().detail);
-    }
+    // After the switch: the pointer is what visitors see; the S3 view follows it.
+    if (mirror_it) mirrorer_.submit(std::string(prefix_of(env, s.name)), m);
     if (auto p = prune_locked(s.name); !p)
         log->warn("prune failed site={} err={}", s.name, p.error().detail);
     return {};

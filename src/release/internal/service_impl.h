@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "release/internal/mirror_worker.h"
 #include "release/internal/release_db.h"
 #include "release/internal/settler.h"
 #include "release/internal/variants.h"
@@ -132,7 +133,8 @@ private:
     mutable std::mutex sites_mu_;
     std::shared_ptr<const Sites> sites_;
 
-    Settler settler_;  // last: its thread stops before the rest goes away
+    MirrorWorker mirrorer_;  // the S3 view of promotions and rollbacks, after the answer
+    Settler settler_;        // last: its thread stops before the rest goes away
 };
 
 }  // namespace moat::release::internal
