@@ -2,7 +2,8 @@
 // The audit log: every admin action and every S3 write, appended with a hash chain. Record n
 // carries hash_n = HMAC-SHA256(admin key, hash_{n-1} || canonical(record n)), so editing or
 // deleting a record breaks every later link; the head (seq, hash) is also kept in a file
-// beside the database (<audit db>.head, replaced atomically on each append) so that cutting
+// beside the database (<audit db>.head, replaced atomically on each append; not fsynced, so after a
+// power loss it may lag, which verify() accepts when the record it names is intact) so that cutting
 // records off the end is seen too. SQLite (AdminSettings::audit_db_path). Thread-safe.
 
 #include <chrono>

@@ -31,6 +31,8 @@ std::string chain_hash(std::string_view key, const AuditRecord& r);
 class ChainVerifier {
 public:
     explicit ChainVerifier(std::string key) : key_(std::move(key)) {}
+    // The head file's (seq, hash), before the records are added.
+    void expect_head(const ChainHead& h) { head_ = h; }
     void add(const AuditRecord& r);
     AuditVerifyReport finish(const std::optional<ChainHead>& head, const std::string& head_error);
 
@@ -40,6 +42,8 @@ private:
     std::string key_;
     AuditVerifyReport report_;
     ChainHead last_{0, std::string(kZeroHash)};
+    std::optional<ChainHead> head_;
+    bool head_matched_ = false;  // the record the head names has the head's hash
 };
 
 }  // namespace moat::admin::internal
