@@ -1,7 +1,5 @@
 #include "acme/dns_update.h"
 // Before ldns: its headers define bool-ish macros that break fmt's templates.
-#include "core/log.h"
-
 #include <arpa/inet.h>
 #include <ldns/ldns.h>
 #include <netdb.h>
@@ -13,6 +11,7 @@
 #include <thread>
 
 #include "acme/internal/crypto.h"
+#include "core/log.h"
 
 namespace moat::acme {
 namespace {

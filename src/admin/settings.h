@@ -24,9 +24,9 @@ struct AdminSettings {
     int max_failures = 5;
     std::chrono::seconds failure_window{300};
     std::chrono::seconds lockout{300};
-    std::uint64_t max_json = 8ull << 20;     // request bodies of JSON calls
-    std::uint64_t max_upload = 5ull << 30;   // one file of a deploy
-    std::string totp_issuer = "moat";        // in the otpauth:// URI
+    std::uint64_t max_json = 8ull << 20;    // request bodies of JSON calls
+    std::uint64_t max_upload = 5ull << 30;  // one file of a deploy
+    std::string totp_issuer = "moat";       // in the otpauth:// URI
 };
 
 }  // namespace moat::admin

@@ -15,7 +15,7 @@ namespace moat::admin {
 
 // 20 random bytes (RFC 4226 §4 recommends 160 bits), base32 without padding.
 std::string new_totp_secret();
-std::string base32_encode(std::string_view bytes);       // RFC 4648, no padding
+std::string base32_encode(std::string_view bytes);         // RFC 4648, no padding
 Result<std::string> base32_decode(std::string_view text);  // case-insensitive, padding optional
 
 // The 6-digit code for the time step `step` (= unix seconds / 30).

@@ -99,13 +99,14 @@ void print_demo_banner(const Runtime& rt) {
     }
     if (rt.control() && !rt.control()->admin_ports().empty()) {
         std::string creds = std::filesystem::absolute(cfg.data_dir + "/demo-principals");
-        out += "Admin API: https://localhost:" +
-               std::to_string(rt.control()->admin_ports().front()) +
-               " (principals demo-deployer and demo-approver in " + creds + ")\n";
-        out += "  moat releases localhost\n"
-               "  moat deploy <folder> --site localhost\n"
-               "  moat promote localhost\n"
-               "  moat approve localhost <release> --profile demo-approver\n";
+        out +=
+            "Admin API: https://localhost:" + std::to_string(rt.control()->admin_ports().front()) +
+            " (principals demo-deployer and demo-approver in " + creds + ")\n";
+        out +=
+            "  moat releases localhost\n"
+            "  moat deploy <folder> --site localhost\n"
+            "  moat promote localhost\n"
+            "  moat approve localhost <release> --profile demo-approver\n";
     }
     out += "Access logs: " + cfg.data_dir + "/logs/CloudFront/. Config: " + cfg.data_dir +
            "/moat.toml. Ctrl-C stops.\n\n";

@@ -55,8 +55,7 @@ admin::AdminSettings ControlPlane::admin_settings(const config::Config& cfg) {
 }
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::start(const config::Config& cfg,
-                                                          store::Store& store,
-                                                          tls::InternalCa& ca,
+                                                          store::Store& store, tls::InternalCa& ca,
                                                           std::uint16_t https_port) {
     std::unique_ptr<ControlPlane> cp(new ControlPlane());
     cp->store_ = &store;
@@ -150,13 +149,13 @@ void ControlPlane::on_s3_write(const s3::WriteEvent& e) {
     // rebuild that finds nothing new makes no release).
     for (const auto& s : sites_)
         for (const auto& env : s.environments)
-            if (env.from_store)
-                releases_->on_s3_write(e.bucket, env.name + "/" + s.name + "/");
+            if (env.from_store) releases_->on_s3_write(e.bucket, env.name + "/" + s.name + "/");
 }
 
 Result<std::string> ControlPlane::backup(const std::string& dest) {
     const fs::path d(dest);
-    if (!d.is_absolute()) return make_error(Errc::kInvalidArgument, "backup folder must be absolute");
+    if (!d.is_absolute())
+        return make_error(Errc::kInvalidArgument, "backup folder must be absolute");
     std::error_code ec;
     if (fs::exists(d, ec) && !fs::is_empty(d, ec))
         return make_error(Errc::kConflict, dest + " exists and is not empty");

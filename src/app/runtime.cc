@@ -154,8 +154,8 @@ Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Co
     if (rt->store_) {
         // The control-plane listeners' certificates come from the internal CA.
         MOAT_TRY(rt->ensure_ca(*cfg));
-        auto cp = ControlPlane::start(*cfg, rt->store_->store(), *rt->ca_,
-                                      first_https_port(cfg->edge));
+        auto cp =
+            ControlPlane::start(*cfg, rt->store_->store(), *rt->ca_, first_https_port(cfg->edge));
         if (!cp) return cp.error();
         rt->control_ = std::move(*cp);
     }

@@ -42,8 +42,8 @@ public:
 
     const config::Config& config() const { return *cfg_; }
     std::string ca_root_path() const;
-    S3Service* s3() const { return s3_.get(); }  // null when [s3] is off
-    StoreService* store() const { return store_.get(); }  // null when nothing needs the store
+    S3Service* s3() const { return s3_.get(); }               // null when [s3] is off
+    StoreService* store() const { return store_.get(); }      // null when nothing needs the store
     ControlPlane* control() const { return control_.get(); }  // null without the store
 
 private:
@@ -63,10 +63,10 @@ private:
     std::unique_ptr<edge::Server> server_;
     std::unique_ptr<edge::Server> metrics_server_;
     std::thread metrics_thread_;
-    std::unique_ptr<StoreService> store_;   // the store, when anything needs it
+    std::unique_ptr<StoreService> store_;    // the store, when anything needs it
     std::unique_ptr<ControlPlane> control_;  // releases + admin API; with the store
-    std::unique_ptr<S3Service> s3_;        // [s3]: the S3 API over the store; null when disabled
-    std::unique_ptr<LogShipper> shipper_;  // access-log files -> the store's `logs` bucket
+    std::unique_ptr<S3Service> s3_;          // [s3]: the S3 API over the store; null when disabled
+    std::unique_ptr<LogShipper> shipper_;    // access-log files -> the store's `logs` bucket
     std::unique_ptr<mail::TlsRptService> tlsrpt_;  // [mail] tlsrpt_listen; null when off
     // ACME: rebuilds the CertTable when the manager wrote new certificate files. certs_mu_
     // serialises certs_for() (the internal CA is single-owner) between that thread and reload.

@@ -2,9 +2,8 @@
 
 #include <fmt/format.h>
 
-
-#include "core/log.h"
 #include "app/service_tls.h"
+#include "core/log.h"
 
 namespace moat::app {
 

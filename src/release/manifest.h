@@ -31,9 +31,9 @@ struct ManifestEntry {
     std::string version_id;  // the exact version served
     std::string sha256;      // lower-case hex of the identity bytes
     std::uint64_t size = 0;
-    std::string content_type;   // from the object, else from the path's extension
-    std::string etag;           // strong, quoted, as FileCache: base64url of 16 sha256 bytes
-    std::int64_t mtime = 0;     // Last-Modified, seconds since the epoch
+    std::string content_type;       // from the object, else from the path's extension
+    std::string etag;               // strong, quoted, as FileCache: base64url of 16 sha256 bytes
+    std::int64_t mtime = 0;         // Last-Modified, seconds since the epoch
     std::vector<Variant> variants;  // only those smaller than the identity, br/zstd/gzip order
 };
 

@@ -35,18 +35,18 @@ namespace moat::release {
 // Error::reason values (Error::code keeps the general class).
 enum class Reason : int {
     kNone = 0,
-    kUnknownSite = 1,         // kNotFound
-    kUnknownEnvironment,      // kNotFound (or not served from the store)
-    kUnknownRelease,          // kNotFound
-    kNoRelease,               // kNotFound: the environment points at nothing yet
-    kProtectedEnvironment,    // kDenied: deploy/upload into production
-    kSelfApproval,            // kDenied: the requester approving its own promotion
-    kNotPending,              // kConflict: approve/reject without a pending request
-    kMissingContent,          // kConflict: deploy names content the store lacks
-    kHashMismatch,            // kInvalidArgument: an upload's bytes differ from its sha256
-    kBadPath,                 // kInvalidArgument
-    kNeverLive,               // kDenied: rollback of production to a release never live there
-    kPolicy,                  // kDenied: the site's header policy is below its min_grade
+    kUnknownSite = 1,       // kNotFound
+    kUnknownEnvironment,    // kNotFound (or not served from the store)
+    kUnknownRelease,        // kNotFound
+    kNoRelease,             // kNotFound: the environment points at nothing yet
+    kProtectedEnvironment,  // kDenied: deploy/upload into production
+    kSelfApproval,          // kDenied: the requester approving its own promotion
+    kNotPending,            // kConflict: approve/reject without a pending request
+    kMissingContent,        // kConflict: deploy names content the store lacks
+    kHashMismatch,          // kInvalidArgument: an upload's bytes differ from its sha256
+    kBadPath,               // kInvalidArgument
+    kNeverLive,             // kDenied: rollback of production to a release never live there
+    kPolicy,                // kDenied: the site's header policy is below its min_grade
 };
 inline Error release_error(Errc code, Reason reason, std::string detail) {
     Error e{code, std::move(detail)};
