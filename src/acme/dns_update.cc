@@ -1,5 +1,9 @@
 #include "acme/dns_update.h"
+// clang-format off
 // Before ldns: its headers define bool-ish macros that break fmt's templates.
+#include "core/log.h"
+// clang-format on
+
 #include <arpa/inet.h>
 #include <ldns/ldns.h>
 #include <netdb.h>
@@ -11,7 +15,6 @@
 #include <thread>
 
 #include "acme/internal/crypto.h"
-#include "core/log.h"
 
 namespace moat::acme {
 namespace {
