@@ -292,6 +292,9 @@ Result<void> Runtime::reload(std::shared_ptr<const config::Config> cfg) {
     tls_->set_certs(std::move(*certs));
     if (tlsrpt_) tlsrpt_->set_certs(tls_->certs());
     server_->set_handler(std::move(*sites));
+    if (tlsrpt_) tlsrpt_->set_domains(cfg->mail);
+    if (cfg_->mail.tlsrpt_listen != cfg->mail.tlsrpt_listen)
+        core::logger("app")->warn("reload: [mail] tlsrpt_listen changes apply after a restart");
     if (acme_) {
         acme_->reload(*cfg);
         acme_->register_metrics(*metrics_);

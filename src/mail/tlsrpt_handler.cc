@@ -11,7 +11,13 @@ TlsRptReceiver::TlsRptReceiver(const MailSettings& s, std::unique_ptr<TlsRptSink
     : sink_(sink ? std::move(sink) : std::make_unique<TlsRptStore>(s.tlsrpt_dir)),
       max_body_(s.tlsrpt_max_body),
       max_inflated_(s.tlsrpt_max_inflated) {
-    for (const auto& d : s.domains) domains_.insert(d.domain);
+    set_domains(s);
+}
+
+void TlsRptReceiver::set_domains(const MailSettings& s) {
+    auto d = std::make_shared<Domains>();
+    for (const auto& m : s.domains) d->insert(m.domain);
+    domains_.store(std::move(d));
 }
 
 TlsRptOutcome TlsRptReceiver::receive(std::string_view content_type, std::string_view body) {
@@ -25,8 +31,9 @@ TlsRptOutcome TlsRptReceiver::receive(std::string_view content_type, std::string
     auto report = parse_tlsrpt(*text);
     if (!report) return {400, report.error().detail};
     std::vector<std::string> mine;
+    const auto domains = domains_.load();
     for (const auto& p : report->policies)
-        if (domains_.count(p.domain) && std::find(mine.begin(), mine.end(), p.domain) == mine.end())
+        if (domains->count(p.domain) && std::find(mine.begin(), mine.end(), p.domain) == mine.end())
             mine.push_back(p.domain);
     if (mine.empty()) return {403, "the report covers no policy domain of this server"};
     auto added = sink_->add(*report, *text, mine);

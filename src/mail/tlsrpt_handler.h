@@ -8,6 +8,7 @@
 // 400 malformed, 403 no configured domain, 405 not POST, 413 too large, 415 wrong type.
 // Nothing is stored unless the whole report parsed. Runs on a ServiceServer pool thread; blocks.
 
+#include <atomic>
 #include <memory>
 #include <set>
 #include <string>
@@ -30,9 +31,13 @@ public:
                             std::unique_ptr<TlsRptSink> sink = nullptr);
     TlsRptOutcome receive(std::string_view content_type, std::string_view body);
     std::uint64_t max_body() const { return max_body_; }
+    // A reload: reports for the new config's policy domains are taken from now on.
+    void set_domains(const MailSettings& settings);
 
 private:
-    std::set<std::string> domains_;
+    using Domains = std::set<std::string>;
+    // Swapped whole on reload while pool threads read it.
+    std::atomic<std::shared_ptr<const Domains>> domains_;
     std::unique_ptr<TlsRptSink> sink_;
     std::uint64_t max_body_, max_inflated_;
 };
@@ -42,6 +47,7 @@ public:
     TlsRptHandler(const MailSettings& settings, std::unique_ptr<TlsRptSink> sink)
         : receiver_(settings, std::move(sink)) {}
     void handle(edge::ServiceRequest& req, edge::ServiceResponse& res) override;
+    void set_domains(const MailSettings& settings) { receiver_.set_domains(settings); }
 
 private:
     TlsRptReceiver receiver_;

@@ -28,8 +28,8 @@ Result<std::unique_ptr<TlsRptService>> TlsRptService::start(
     es.io_timeout = std::chrono::milliseconds(20000);
     std::unique_ptr<TlsRptSink> sink;
     if (store) sink = std::make_unique<TlsRptBucket>(*store);
-    auto server = edge::ServiceServer::create(
-        es, svc->tls_, std::make_shared<TlsRptHandler>(settings, std::move(sink)));
+    svc->handler_ = std::make_shared<TlsRptHandler>(settings, std::move(sink));
+    auto server = edge::ServiceServer::create(es, svc->tls_, svc->handler_);
     if (!server)
         return make_error(server.error().code, "tlsrpt listener: " + server.error().detail);
     svc->server_ = std::move(*server);
@@ -41,6 +41,10 @@ Result<std::unique_ptr<TlsRptService>> TlsRptService::start(
 }
 
 TlsRptService::~TlsRptService() { stop(); }
+
+void TlsRptService::set_domains(const MailSettings& settings) {
+    if (handler_) handler_->set_domains(settings);
+}
 
 void TlsRptService::set_certs(std::shared_ptr<const tls::CertTable> certs) {
     tls_->set_certs(std::move(certs));

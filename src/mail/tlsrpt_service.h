@@ -23,6 +23,8 @@ class Store;
 
 namespace moat::mail {
 
+class TlsRptHandler;
+
 class TlsRptService {
 public:
     // Null (and no error) when settings.tlsrpt_listen is empty. `store`: where reports go (its
@@ -33,12 +35,15 @@ public:
                                                         store::Store* store = nullptr);
     ~TlsRptService();
     void set_certs(std::shared_ptr<const tls::CertTable> certs);
+    // Reload: the policy domains reports are taken for (the listen addresses need a restart).
+    void set_domains(const MailSettings& settings);
     void stop();
     std::vector<std::uint16_t> ports() const;
 
 private:
     TlsRptService() = default;
     std::shared_ptr<tls::ServerContext> tls_;
+    std::shared_ptr<TlsRptHandler> handler_;
     std::unique_ptr<edge::ServiceServer> server_;
     bool stopped_ = false;
 };

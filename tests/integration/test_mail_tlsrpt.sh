@@ -70,6 +70,22 @@ expect_eq "truncated gzip: 400" "$(post application/tlsrpt+gzip "$T/trunc.gz")" 
 get=$(mcurl --resolve "mta-sts.company-y.example:$RPT_PORT:127.0.0.1" -o /dev/null -w '%{http_code}' "$URL")
 expect_eq "GET: 405" "$get" "405"
 expect_eq "refusals stored nothing" "$(stored)" "3"
+# A reload (SIGHUP) that adds that domain makes the receiver take its reports.
+cat >> "$T/moat.toml" <<EOF
+[mail."elsewhere.example"]
+mode = "testing"
+mx = ["*.mail.elsewhere.example"]
+tlsrpt = ["https://mta-sts.elsewhere.example/tlsrpt"]
+EOF
+kill -HUP "$MOAT_PID"
+got=""
+for _ in $(seq 50); do
+    got=$(post application/tlsrpt+json "$T/other.json")
+    [ "$got" = 201 ] && break
+    sleep 0.1
+done
+expect_eq "after a reload adding it: 201" "$got" "201"
+expect_eq "and stored it" "$(stored)" "4"
 
 # HTTP/1.1 only on this listener (ALPN), even when the client offers h2.
 alpn=$(mcurl --http2 --resolve "mta-sts.company-y.example:$RPT_PORT:127.0.0.1" -o /dev/null \

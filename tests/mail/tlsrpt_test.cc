@@ -141,6 +141,21 @@ TEST(TlsRptReceiver, StoresDeduplicatesAndSummarises) {
     EXPECT_NE(summary_json(*s).find("\"certificate-expired\": 100"), std::string::npos);
 }
 
+TEST(TlsRptReceiver, ReloadChangesThePolicyDomains) {
+    TempDir dir;
+    MailSettings none = settings(dir.path);
+    none.domains.clear();
+    TlsRptReceiver rx(none);
+    // No policy domain of this server: refused, nothing stored.
+    EXPECT_EQ(rx.receive("application/tlsrpt+json", read("rfc8460.json")).status, 403);
+    EXPECT_EQ(dir.files(), 0u);
+    rx.set_domains(settings(dir.path));  // a reload adds company-y.example
+    EXPECT_EQ(rx.receive("application/tlsrpt+json", read("rfc8460.json")).status, 201);
+    rx.set_domains(none);  // and one that removes it
+    EXPECT_EQ(rx.receive("application/tlsrpt+gzip", gzip(read("google.json"))).status, 403);
+    EXPECT_EQ(dir.files(), 1u);
+}
+
 TEST(TlsRptReceiver, RefusalsChangeNothing) {
     TempDir dir;
     TlsRptReceiver rx(settings(dir.path));
