@@ -105,56 +105,55 @@ Result<void> ReleaseDb::add_release(const ReleaseRow& r) {
         .run();
 }
 
-Result<std::optional<ReleaseRow>> ReleaseDb::release(std::string_view site, std::string_view id) {
-    auto c = pool_.lease();
-    if (!c) return c.error();
-    auto s = (*c)->prepare(
-        "SELECT seq, manifest_hash, manifest_json, source, created_by, created, files, bytes "
-        "FROM releases WHERE site = ? AND id = ?");
-    s.bind(1, site).bind(2, id);
-    auto row = s.step();
-    if (!row) return row.error();
-    if (!*row) return std::optional<ReleaseRow>();
+// The columns both release queries start with: seq, id, manifest_hash, source, created_by,
+// created, files, bytes.
+#define MOAT_RELEASE_COLUMNS "seq, id, manifest_hash, source, created_by, created, files, bytes"
+namespace {
+ReleaseRow release_row(const Stmt& s, std::string_view site) {
     ReleaseRow r;
     r.site = std::string(site);
-    r.id = std::string(id);
     r.seq = s.i64(0);
-    r.manifest_hash = s.text(1);
-    r.manifest_json = s.text(2);
+    r.id = s.text(1);
+    r.manifest_hash = s.text(2);
     r.source = s.text(3);
     r.created_by = s.text(4);
     r.created_ms = s.i64(5);
     r.files = u64(s, 6);
     r.bytes = u64(s, 7);
+    return r;
+}
+}  // namespace
+
+Result<std::optional<ReleaseRow>> ReleaseDb::release(std::string_view site, std::string_view id) {
+    auto c = pool_.lease();
+    if (!c) return c.error();
+    auto s = (*c)->prepare("SELECT " MOAT_RELEASE_COLUMNS
+                           ", manifest_json FROM releases WHERE site = ? AND id = ?");
+    s.bind(1, site).bind(2, id);
+    auto row = s.step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<ReleaseRow>();
+    ReleaseRow r = release_row(s, site);
+    r.manifest_json = s.text(8);
     return std::optional<ReleaseRow>(std::move(r));
 }
 
 Result<std::vector<ReleaseRow>> ReleaseDb::releases(std::string_view site) {
     auto c = pool_.lease();
     if (!c) return c.error();
-    auto s = (*c)->prepare(
-        "SELECT seq, id, manifest_hash, source, created_by, created, files, bytes "
-        "FROM releases WHERE site = ? ORDER BY seq DESC");
+    auto s = (*c)->prepare("SELECT " MOAT_RELEASE_COLUMNS
+                           " FROM releases WHERE site = ? ORDER BY seq DESC");
     s.bind(1, site);
     std::vector<ReleaseRow> out;
     for (;;) {
         auto row = s.step();
         if (!row) return row.error();
         if (!*row) break;
-        ReleaseRow r;
-        r.site = std::string(site);
-        r.seq = s.i64(0);
-        r.id = s.text(1);
-        r.manifest_hash = s.text(2);
-        r.source = s.text(3);
-        r.created_by = s.text(4);
-        r.created_ms = s.i64(5);
-        r.files = u64(s, 6);
-        r.bytes = u64(s, 7);
-        out.push_back(std::move(r));
+        out.push_back(release_row(s, site));
     }
     return out;
 }
+#undef MOAT_RELEASE_COLUMNS
 
 Result<void> ReleaseDb::delete_release(std::string_view site, std::string_view id) {
     auto c = pool_.lease();
