@@ -45,6 +45,11 @@ Result<void> put_preconditions(Call& c, store::PutOptions& opts) {
     auto inm = c.req.header("if-none-match");
     auto im = c.req.header("if-match");
     if (inm == "*") opts.if_none_match_any = true;
+    // One ETag in If-Match is checked again inside the store's commit, so the compare and the
+    // write are atomic; lists and `*` are checked here only.
+    if (im.size() >= 2 && im.front() == '"' && im.back() == '"' &&
+        im.find(',') == std::string_view::npos)
+        opts.if_match_etag = std::string(im.substr(1, im.size() - 2));
     if (im.empty() && (inm.empty() || inm == "*")) return {};
     auto cur = c.store.head(c.bucket(), c.key());
     if (!cur) {

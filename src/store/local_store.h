@@ -122,7 +122,8 @@ private:
                                                              const NewVersion& nv,
                                                              std::int64_t now_ns);
     Result<void> remove_row(internal::Conn& c, std::int64_t row);
-    Result<bool> is_live(internal::Conn& c, std::string_view bucket, std::string_view key);
+    Result<void> check_put_conditions(internal::Conn& c, std::string_view bucket,
+                                      std::string_view key, const PutOptions& opts);
     // kHeld (naming a holder) when any holder holds (bucket, key, version_id).
     Result<void> check_not_held(internal::Conn& c, std::string_view bucket, std::string_view key,
                                 std::string_view version_id);

@@ -121,12 +121,27 @@ Result<void> LocalStore::remove_row(Conn& c, std::int64_t row) {
     return {};
 }
 
-Result<bool> LocalStore::is_live(Conn& c, std::string_view bucket, std::string_view key) {
-    auto s = c.prepare("SELECT marker FROM versions WHERE bucket = ? AND key = ? AND latest = 1");
+// PutOptions' conditions against the current version; run again inside the commit so the
+// check and the write are one transaction.
+Result<void> LocalStore::check_put_conditions(Conn& c, std::string_view bucket,
+                                              std::string_view key, const PutOptions& opts) {
+    if (!opts.if_none_match_any && !opts.if_match_etag) return {};
+    auto s =
+        c.prepare("SELECT marker, etag FROM versions WHERE bucket = ? AND key = ? AND latest = 1");
     s.bind(1, bucket).bind(2, key);
     auto row = s.step();
     if (!row) return row.error();
-    return *row && s.i64(0) == 0;
+    bool live = *row && s.i64(0) == 0;
+    if (opts.if_none_match_any && live)
+        return store_error(Errc::kConflict, Reason::kPreconditionFailed,
+                           "If-None-Match: * and the key exists");
+    if (opts.if_match_etag) {
+        if (!live) return store_error(Errc::kNotFound, Reason::kNoSuchKey, "If-Match: no such key");
+        if (s.text(1) != *opts.if_match_etag)
+            return store_error(Errc::kConflict, Reason::kPreconditionFailed,
+                               "If-Match: the current ETag differs");
+    }
+    return {};
 }
 
 Result<ObjectInfo> LocalStore::find_version(Conn& c, std::string_view bucket, std::string_view key,
@@ -233,13 +248,7 @@ Result<ObjectInfo> LocalStore::put(std::string_view bucket, std::string_view key
         auto c = pool_.lease();
         if (!c) return c.error();
         MOAT_TRY(versioning_of(**c, bucket));
-        if (opts.if_none_match_any) {
-            auto live = is_live(**c, bucket, key);
-            if (!live) return live.error();
-            if (*live)
-                return store_error(Errc::kConflict, Reason::kPreconditionFailed,
-                                   "If-None-Match: * and the key exists");
-        }
+        MOAT_TRY(check_put_conditions(**c, bucket, key, opts));
     }
     internal::BlobWriter w(settings_.dir + "/tmp", settings_.inline_max, settings_.min_free_bytes);
     MOAT_TRY(w.consume(body, opts.expected_size, kMaxPut));
@@ -252,13 +261,7 @@ Result<ObjectInfo> LocalStore::put(std::string_view bucket, std::string_view key
     MOAT_TRY(commit_blob(w, [&](Conn& c, std::int64_t blob) -> Result<void> {
         auto v = versioning_of(c, bucket);
         if (!v) return v.error();
-        if (opts.if_none_match_any) {
-            auto live = is_live(c, bucket, key);
-            if (!live) return live.error();
-            if (*live)
-                return store_error(Errc::kConflict, Reason::kPreconditionFailed,
-                                   "If-None-Match: * and the key exists");
-        }
+        MOAT_TRY(check_put_conditions(c, bucket, key, opts));
         nv.segments = {{blob, w.size()}};
         std::int64_t now = internal::now_ns();
         auto added = add_version(c, bucket, key, *v, nv, now);

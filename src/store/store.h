@@ -110,6 +110,11 @@ struct PutOptions {
     ObjectAttributes attrs;
     bool if_none_match_any = false;  // If-None-Match: *  -> kPreconditionFailed if a current
                                      // (non-marker) version exists
+    // If-Match: the write happens only if the current version's ETag (hex MD5, no quotes) is
+    // this one, checked inside the commit, so two writers racing on one key cannot both win
+    // (the compare-and-swap a lease lock in the store is built on). kPreconditionFailed when
+    // it differs; kNoSuchKey when there is no current version.
+    std::optional<std::string> if_match_etag;
     std::optional<std::uint64_t> expected_size;  // when the length is known up front
 };
 
