@@ -3,8 +3,8 @@
 // one orders certificates at a time. The file holds "<owner> <expiry unix seconds>"; flock(2)
 // only guards the read-modify-write of that line (milliseconds), the lease itself is the
 // expiry: a holder that dies leaves a lease that runs out, a live holder refreshes it while it
-// works. This is the shape of the store-backed lock that comes next (a conditional PUT of the
-// same record), so the Manager will not change when the storage does.
+// works. The folder state's lock; with a store, StoreLease keeps the same record as an object
+// changed by conditional PUTs (store_lease.h). The Manager sees either as a Lease.
 //
 // Blocking file I/O; not thread-safe per instance. Release happens in the destructor too.
 

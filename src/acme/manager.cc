@@ -19,7 +19,6 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-constexpr char kAccountLabel[] = "moat-acme-account-key";
 constexpr seconds kLockTtl{600};
 
 std::string dir_of(const std::string& path) {
@@ -46,6 +45,24 @@ std::string status_path(const std::string& cert_file, bool rsa) {
 
 const char* key_type(bool rsa) { return rsa ? "rsa2048" : "ecdsa-p256"; }
 
+CertSlot slot_of(const ManagedCert& c, bool rsa) {
+    std::string host = c.name;
+    for (char& ch : host)
+        if (ch == '*') ch = '_';
+    return CertSlot{host, rsa, c.cert_file, c.key_file};
+}
+
+// The stored certificate of an entry, parsed; `local_updated` as LoadedCert's.
+Result<std::shared_ptr<const tls::CertKey>> load_stored(StateStore& state, const CertSlot& slot,
+                                                        bool* local_updated) {
+    auto loaded = state.load_cert(slot);
+    if (!loaded) return loaded.error();
+    if (local_updated) *local_updated = loaded->local_updated;
+    auto ck = tls::load_cert_key_pem(loaded->pems.chain_pem, loaded->pems.key_pem);
+    if (!ck) return make_error(ck.error().code, slot.cert_file + ": " + ck.error().detail);
+    return ck;
+}
+
 // The stored files hold the key type this entry orders (not a leftover of another setting).
 bool right_key(const tls::CertKey& ck, bool rsa) {
     return (EVP_PKEY_get_base_id(ck.key()) == EVP_PKEY_RSA) == rsa;
@@ -61,8 +78,11 @@ Result<std::unique_ptr<Manager>> Manager::create(AcmeSettings settings,
         return make_error(Errc::kInvalidArgument, "acme: no state directory");
     if (!board) return make_error(Errc::kInvalidArgument, "acme: no challenge board");
     MOAT_TRY(internal::make_dirs(settings.state_dir, 0700));
-    auto sealer = FileKeySealer::open_or_create(settings.state_dir + "/seal.key");
-    if (!sealer) return sealer.error();
+    if (!opts.state) {
+        auto st = open_folder_state(settings.state_dir);
+        if (!st) return st.error();
+        opts.state = std::move(*st);
+    }
     bool want_dns = settings.challenge == ChallengeType::kDns01 ||
                     (settings.challenge == ChallengeType::kAuto && settings.dns.configured());
     if (want_dns) {
@@ -83,9 +103,8 @@ Result<std::unique_ptr<Manager>> Manager::create(AcmeSettings settings,
         auto client = std::make_shared<edge::HttpClient>(co);
         opts.transport = [client](const edge::ClientRequest& r) { return client->fetch(r); };
     }
-    std::unique_ptr<Manager> m(new Manager(std::move(settings), std::move(board),
-                                           std::move(on_change), std::move(opts),
-                                           std::move(*sealer)));
+    std::unique_ptr<Manager> m(
+        new Manager(std::move(settings), std::move(board), std::move(on_change), std::move(opts)));
     Manager* raw = m.get();
     // Polls sleep on the manager's condition variable, so stop() ends them at once.
     if (!raw->opts_.issuer.sleep) {
@@ -105,12 +124,12 @@ Result<std::unique_ptr<Manager>> Manager::create(AcmeSettings settings,
 }
 
 Manager::Manager(AcmeSettings s, std::shared_ptr<ChallengeBoard> board,
-                 std::function<void()> on_change, Options opts, std::unique_ptr<Sealer> sealer)
+                 std::function<void()> on_change, Options opts)
     : s_(std::move(s)),
       board_(std::move(board)),
       on_change_(std::move(on_change)),
       opts_(std::move(opts)),
-      sealer_(std::move(sealer)) {}
+      state_(opts_.state) {}
 
 Manager::~Manager() { stop(); }
 
@@ -238,7 +257,9 @@ Manager::TimePoint Manager::run_due() {
 bool Manager::check(Entry& e, TimePoint now) {
     auto log = core::logger("acme");
     bool changed = false;
-    auto stored = tls::load_cert_key_files(e.spec.cert_file, e.spec.key_file);
+    const CertSlot slot = slot_of(e.spec, e.rsa);
+    bool local_updated = false;
+    auto stored = load_stored(*state_, slot, &local_updated);
     bool usable = stored && covers_all(**stored, e.spec.names) && right_key(**stored, e.rsa);
     std::string replaces;
     TimePoint due = now;
@@ -250,8 +271,9 @@ bool Manager::check(Entry& e, TimePoint now) {
         e.st.not_after = f.not_after;
         if (e.known_not_after != f.not_after) {
             // New files (ours, or another process holding the lock wrote them). The first
-            // look only learns what build_cert_table already loaded at start.
-            if (e.checked) changed = true;
+            // look only learns what build_cert_table already loaded at start, unless the
+            // local copy was just written from the store.
+            if (e.checked || local_updated) changed = true;
             e.known_not_after = f.not_after;
             e.ari.reset();
             e.ari_next_poll = {};
@@ -310,14 +332,14 @@ bool Manager::check(Entry& e, TimePoint now) {
         return changed;
     }
 
-    auto lock = LeaseLock::acquire(s_.state_dir + "/order.lock", opts_.lock_owner, kLockTtl, now);
+    auto lock = state_->lock(opts_.lock_owner, kLockTtl, now);
     if (!lock) {
         log->info("order deferred name={} reason={}", e.spec.name, lock.error().detail);
         e.next_check = now + seconds(10);
         return changed;
     }
     // Another process may have renewed while we waited for the lock.
-    if (auto again = tls::load_cert_key_files(e.spec.cert_file, e.spec.key_file);
+    if (auto again = load_stored(*state_, slot, nullptr);
         again && covers_all(**again, e.spec.names) && right_key(**again, e.rsa) &&
         (*again)->not_after() != e.known_not_after) {
         e.next_check = now;
@@ -329,8 +351,9 @@ bool Manager::check(Entry& e, TimePoint now) {
               usable   ? "renewal due"
               : stored ? "names changed"
                        : "none stored");
-    auto r = order(e, now, replaces);
-    lock->release();
+    bool lost = false;
+    auto r = order(e, **lock, replaces, lost);
+    (*lock)->release();
     if (r) {
         e.st.failures = 0;
         e.st.last_error.clear();
@@ -341,6 +364,11 @@ bool Manager::check(Entry& e, TimePoint now) {
         e.next_check = now;
         e.known_not_after = TimePoint{};
         log->info("certificate issued name={} key={}", e.spec.name, key_type(e.rsa));
+        return changed;
+    }
+    if (lost) {  // another process took the lease over and orders: not a failure
+        log->warn("order abandoned name={} reason={}", e.spec.name, r.error().detail);
+        e.next_check = now + seconds(10);
         return changed;
     }
     {
@@ -368,27 +396,28 @@ bool Manager::check(Entry& e, TimePoint now) {
 Result<void> Manager::ensure_account() {
     if (!client_) client_ = std::make_unique<AcmeClient>(s_.directory_url, opts_.transport);
     if (account_) return {};
-    const std::string path = s_.state_dir + "/account.key.sealed";
-    auto sealed = internal::read_file(path);
     std::optional<AccountKey> key;
-    if (sealed) {
-        auto pem = sealer_->open(*sealed, kAccountLabel);
-        if (!pem) return make_error(pem.error().code, path + ": " + pem.error().detail);
-        auto k = AccountKey::from_pem(*pem);
-        if (!k) return k.error();
-        key = std::move(*k);
-    } else if (sealed.error().code == Errc::kNotFound) {
+    for (int attempt = 0; !key && attempt < 2; ++attempt) {
+        auto pem = state_->account_key();
+        if (pem) {
+            auto k = AccountKey::from_pem(*pem);
+            if (!k) return k.error();
+            key = std::move(*k);
+            break;
+        }
+        if (pem.error().code != Errc::kNotFound)
+            return make_error(pem.error().code,
+                              state_->where() + ": account key: " + pem.error().detail);
         auto k = AccountKey::generate();
         if (!k) return k.error();
-        auto pem = k->to_pem();
-        if (!pem) return pem.error();
-        auto blob = sealer_->seal(*pem, kAccountLabel);
-        if (!blob) return blob.error();
-        MOAT_TRY(internal::write_file_atomic(path, *blob, 0600));
-        key = std::move(*k);
-    } else {
-        return sealed.error();
+        auto fresh = k->to_pem();
+        if (!fresh) return fresh.error();
+        auto saved = state_->save_account_key(*fresh);
+        // kConflict: another process sharing the state saved one first; read and use that.
+        if (!saved && saved.error().code != Errc::kConflict) return saved.error();
+        if (saved) key = std::move(*k);
     }
+    if (!key) return make_error(Errc::kInternal, state_->where() + ": no account key");
     auto url = client_->register_account(*key, s_.contact, s_.eab_kid, s_.eab_hmac_key);
     if (!url) return url.error();
     nlohmann::json acct = {{"directory", s_.directory_url}, {"account", *url}};
@@ -429,22 +458,36 @@ Result<std::vector<Solver*>> Manager::solvers() {
     return out;
 }
 
-Result<void> Manager::order(Entry& e, TimePoint now, const std::string& replaces) {
+Result<void> Manager::order(Entry& e, Lease& lease, const std::string& replaces, bool& lost) {
     MOAT_TRY(ensure_account());
     auto sv = solvers();
     if (!sv) return sv.error();
     IssuerOptions io = opts_.issuer;
     io.rsa = e.rsa;
+    // The lease is refreshed between polls, a third of its lifetime after the last write, so an
+    // order that takes long keeps it. Lost to another process (ours had expired): stop, the
+    // other one orders.
+    TimePoint refreshed = opts_.clock();
+    lost = false;
+    io.cancelled = [&, outer = io.cancelled] {
+        if (outer && outer()) return true;
+        TimePoint now = opts_.clock();
+        if (!lost && now - refreshed >= kLockTtl / 3) {
+            auto r = lease.refresh(now);
+            if (r) {
+                refreshed = now;
+            } else if (r.error().code == Errc::kConflict) {
+                lost = true;
+            }
+        }
+        return lost;
+    };
     Issuer issuer(*client_, *account_, *sv, io);
     auto issued = issuer.issue(e.spec.names, replaces);
-    if (!issued) return issued.error();
-    MOAT_TRY(internal::make_dirs(dir_of(e.spec.cert_file), 0700));
-    MOAT_TRY(internal::make_dirs(dir_of(e.spec.key_file), 0700));
-    // Key first: a reader that sees the new chain must find its key (the loader checks).
-    MOAT_TRY(internal::write_file_atomic(e.spec.key_file, issued->key_pem, 0600));
-    MOAT_TRY(internal::write_file_atomic(e.spec.cert_file, issued->chain_pem, 0644));
-    (void)now;
-    return {};
+    if (!issued)
+        return lost ? make_error(Errc::kConflict, "ACME lock lost during the order")
+                    : issued.error();
+    return state_->save_cert(slot_of(e.spec, e.rsa), CertPems{issued->chain_pem, issued->key_pem});
 }
 
 void Manager::save_status(const Entry& e) {

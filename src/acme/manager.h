@@ -9,8 +9,10 @@
 // calls on_change() after a new certificate was written so the app can build a new CertTable
 // and swap it into the edge (ServerContext::set_certs, no connection dropped).
 //
-// Several processes sharing <data_dir>/acme coordinate through a LeaseLock: only the holder
-// orders; the others notice the new files on their next check and swap them in too.
+// Account key, certificates and the order lock live in a StateStore (state_store.h): the
+// store's `moat-acme` bucket when moat has a store, else <data_dir>/acme. Several processes
+// sharing either coordinate through its lease: only the holder orders (refreshing the lease
+// while it works); the others notice the new certificate on their next check and swap it in.
 //
 // Thread-safety: set_certs(), status(), start(), stop() may be called from any thread.
 
@@ -31,8 +33,8 @@
 #include "acme/cert_status.h"
 #include "acme/challenge_board.h"
 #include "acme/issuer.h"
-#include "acme/sealer.h"
 #include "acme/settings.h"
+#include "acme/state_store.h"
 #include "core/result.h"
 
 namespace moat::acme {
@@ -55,6 +57,8 @@ struct ManagerOptions {
     std::function<double()> random;             // [0, 1) for jitter; default: a seeded engine
     std::string lock_owner;                     // default: LeaseLock::default_owner()
     std::chrono::seconds check_interval{3600};  // re-check of valid certs (ARI, expiry)
+    // Where the state lives; default: open_folder_state(settings.state_dir).
+    std::shared_ptr<StateStore> state;
 };
 
 class Manager {
@@ -64,9 +68,9 @@ public:
 
     using Options = ManagerOptions;
 
-    // Validates the settings (state_dir set, the dns-01 solver buildable when chosen) and
-    // opens the sealer (<state_dir>/seal.key). Does no network I/O. Errors: kInvalidArgument,
-    // kIo, kDenied (seal key readable by others).
+    // Validates the settings (state_dir set, the dns-01 solver buildable when chosen) and,
+    // without opts.state, opens the folder state (<state_dir>/seal.key). Does no network I/O.
+    // Errors: kInvalidArgument, kIo, kDenied (seal key readable by others).
     static Result<std::unique_ptr<Manager>> create(AcmeSettings settings,
                                                    std::vector<ManagedCert> certs,
                                                    std::shared_ptr<ChallengeBoard> board,
@@ -105,10 +109,11 @@ private:
         TimePoint last_expiry_warning{};
     };
     Manager(AcmeSettings s, std::shared_ptr<ChallengeBoard> board, std::function<void()> on_change,
-            Options opts, std::unique_ptr<Sealer> sealer);
+            Options opts);
 
     bool check(Entry& e, TimePoint now);  // true if the served files changed
-    Result<void> order(Entry& e, TimePoint now, const std::string& replaces);
+    // `lost`: the lease passed to another process during the order (which then stopped).
+    Result<void> order(Entry& e, Lease& lease, const std::string& replaces, bool& lost);
     Result<void> ensure_account();
     Result<std::vector<Solver*>> solvers();
     void save_status(const Entry& e);
@@ -119,7 +124,7 @@ private:
     std::shared_ptr<ChallengeBoard> board_;
     std::function<void()> on_change_;
     Options opts_;
-    std::unique_ptr<Sealer> sealer_;
+    std::shared_ptr<StateStore> state_;
 
     // Touched only by the thread running run_due().
     std::unique_ptr<AcmeClient> client_;

@@ -1,7 +1,7 @@
 #pragma once
-// Encryption at rest for ACME secrets (the account key). An interface so the lead can switch
-// from this session's key file to the store's master key without touching the ACME flow:
-// implement Sealer over the store's key wrapping and hand it to the Manager instead.
+// Encryption at rest for ACME secrets (the account key) in the folder state (state_store.h),
+// for moat without a store. With a store the account key is an object there, encrypted by the
+// store under its master key, and no Sealer is used.
 
 #include <memory>
 #include <string>
@@ -24,7 +24,6 @@ public:
 
 // AES-256-GCM under a 32-byte key kept in a file of its own (mode 0600, created with random
 // bytes on first use). Blob: "MSL1" | 12-byte random nonce | ciphertext | 16-byte tag.
-// TODO(lead): replace with the store's master key once store/ offers key wrapping.
 class FileKeySealer : public Sealer {
 public:
     // Errors: kIo (file system), kDenied when the key file is readable by group or others,

@@ -43,6 +43,7 @@ std::vector<acme::ManagedCert> managed_certs(const config::Config& cfg) {
 }
 
 Result<std::unique_ptr<AcmeService>> AcmeService::create(const config::Config& cfg,
+                                                         store::Store* store,
                                                          std::function<void()> on_change) {
     auto certs = managed_certs(cfg);
     if (certs.empty()) return std::unique_ptr<AcmeService>();
@@ -51,7 +52,14 @@ Result<std::unique_ptr<AcmeService>> AcmeService::create(const config::Config& c
     if (settings.state_dir.empty()) settings.state_dir = cfg.data_dir + "/acme";
     std::unique_ptr<AcmeService> s(new AcmeService());
     s->board_ = std::make_shared<acme::ChallengeBoard>();
-    auto m = acme::Manager::create(settings, std::move(certs), s->board_, std::move(on_change));
+    acme::ManagerOptions opts;
+    if (store != nullptr) {
+        auto st = acme::open_store_state(*store, settings.state_dir);
+        if (!st) return make_error(st.error().code, "acme: store: " + st.error().detail);
+        opts.state = std::move(*st);
+    }
+    auto m = acme::Manager::create(settings, std::move(certs), s->board_, std::move(on_change),
+                                   std::move(opts));
     if (!m) return make_error(m.error().code, "acme: " + m.error().detail);
     s->manager_ = std::move(*m);
     return s;

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "edge/handler.h"
 #include "edge/metrics.h"
+#include "store/store.h"
 #include "tls/server_context.h"
 
 namespace moat::app {
@@ -29,7 +30,10 @@ class AcmeService {
 public:
     // Null (and no error) when no certificate entry uses ACME. `on_change` runs on the manager's
     // thread after new certificate files were written: rebuild and swap the CertTable there.
+    // With `store` (must outlive the service) the ACME state lives in its `moat-acme` bucket
+    // (a data folder's older state is imported on first use); without, in <data_dir>/acme.
     static Result<std::unique_ptr<AcmeService>> create(const config::Config& cfg,
+                                                       store::Store* store,
                                                        std::function<void()> on_change);
     ~AcmeService();
 

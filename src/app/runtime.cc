@@ -12,6 +12,7 @@
 #include "mail/policy_router.h"
 #include "mail/publish.h"
 #include "mail/tlsrpt_bucket.h"
+#include "mail/tlsrpt_move.h"
 #include "site/site_table.h"
 #include "tls/build_cert_table.h"
 
@@ -134,11 +135,6 @@ Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Co
     if (!tls) return tls.error();
     rt->tls_ = std::move(*tls);
     rt->tls_->set_certs(std::move(*certs));
-    Runtime* self = rt.get();
-    auto acme = AcmeService::create(*cfg, [self] { self->refresh_certs(); });
-    if (!acme) return acme.error();
-    rt->acme_ = std::move(*acme);
-    if (rt->acme_) rt->tls_->set_alpn_challenge_provider(rt->acme_->alpn_provider());
 
     content::FileCacheSettings fc;
     fc.workers = rt->workers_;
@@ -151,6 +147,13 @@ Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Co
     auto store = StoreService::open(*cfg);
     if (!store) return store.error();
     rt->store_ = std::move(*store);
+    // After the store: ACME keeps its state there when there is one.
+    Runtime* self = rt.get();
+    auto acme = AcmeService::create(*cfg, rt->store_ ? &rt->store_->store() : nullptr,
+                                    [self] { self->refresh_certs(); });
+    if (!acme) return acme.error();
+    rt->acme_ = std::move(*acme);
+    if (rt->acme_) rt->tls_->set_alpn_challenge_provider(rt->acme_->alpn_provider());
     if (rt->store_) {
         // The control-plane listeners' certificates come from the internal CA.
         MOAT_TRY(rt->ensure_ca(*cfg));
@@ -212,6 +215,13 @@ Result<std::unique_ptr<Runtime>> Runtime::start(std::shared_ptr<const config::Co
     store::Store* rpt_store = rt->store_ && mail::TlsRptBucket::usable(rt->store_->store())
                                   ? &rt->store_->store()
                                   : nullptr;
+    if (rpt_store) {
+        // Reports received while the server had no store join the others in `logs`.
+        mail::TlsRptBucket bucket(*rpt_store);
+        if (auto moved = mail::move_folder_reports(cfg->mail.tlsrpt_dir, bucket); !moved)
+            core::logger("app")->warn("tls-rpt reports stay in {}: {}", cfg->mail.tlsrpt_dir,
+                                      moved.error().detail);
+    }
     auto tlsrpt = mail::TlsRptService::start(cfg->mail, cfg->tls, rt->tls_->certs(), rpt_store);
     if (!tlsrpt) return tlsrpt.error();
     rt->tlsrpt_ = std::move(*tlsrpt);
@@ -275,6 +285,18 @@ Result<void> Runtime::reload(std::shared_ptr<const config::Config> cfg) {
     if (control_) MOAT_TRY(control_->set_sites(*cfg));
     auto sites = sites_for(*cfg);
     if (!sites) return sites.error();
+    // [mail] tlsrpt_listen: new listeners bind before old ones close; an address that cannot
+    // be bound refuses the reload, the receiver keeps its old ones.
+    if (tlsrpt_) {
+        MOAT_TRY(tlsrpt_->set_listen(cfg->mail.tlsrpt_listen));
+    } else if (!cfg->mail.tlsrpt_listen.empty()) {
+        store::Store* rpt_store = store_ && mail::TlsRptBucket::usable(store_->store())
+                                      ? &store_->store()
+                                      : nullptr;
+        auto started = mail::TlsRptService::start(cfg->mail, cfg->tls, tls_->certs(), rpt_store);
+        if (!started) return started.error();
+        tlsrpt_ = std::move(*started);
+    }
     const auto& a = cfg_->edge;
     const auto& b = cfg->edge;
     if (a.https_listen != b.https_listen || a.http_listen != b.http_listen ||
@@ -293,8 +315,6 @@ Result<void> Runtime::reload(std::shared_ptr<const config::Config> cfg) {
     if (tlsrpt_) tlsrpt_->set_certs(tls_->certs());
     server_->set_handler(std::move(*sites));
     if (tlsrpt_) tlsrpt_->set_domains(cfg->mail);
-    if (cfg_->mail.tlsrpt_listen != cfg->mail.tlsrpt_listen)
-        core::logger("app")->warn("reload: [mail] tlsrpt_listen changes apply after a restart");
     if (acme_) {
         acme_->reload(*cfg);
         acme_->register_metrics(*metrics_);

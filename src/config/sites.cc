@@ -333,6 +333,25 @@ void read_site(TableReader& sites, const toml::key& key, const toml::table& t,
             read_file_path(r, "key_rsa", base, res.cert.rsa_key_file);
         }
     }
+    // tls = "internal": key_type = ["ecdsa-p256", "rsa2048"] adds an RSA-2048 leaf from the CA
+    // (ACME sites take [acme] key_type; static files cert_rsa/key_rsa).
+    std::vector<TableReader::Item> key_types;
+    if (const toml::node* k = t.get("key_type"); k && k->is_string()) {
+        r.allow("key_type");
+        key_types.push_back({k->value<std::string>().value_or(""), k, r.key_path("key_type")});
+    } else {
+        r.read_string_list("key_type", key_types);
+    }
+    if (!key_types.empty() && source != "internal")
+        r.error("key_type", "is only used with tls = \"internal\" (ACME: [acme] key_type)");
+    for (const auto& kt : key_types) {
+        if (source != "internal") break;
+        if (kt.value == "rsa2048")
+            res.cert.internal_rsa = true;
+        else if (kt.value != "ecdsa-p256")
+            r.error("key_type",
+                    fmt::format("\"{}\": expected \"ecdsa-p256\" or \"rsa2048\"", kt.value));
+    }
 
     if (r.read_string("error_page", s.error_page)) {
         const std::string& p = s.error_page;

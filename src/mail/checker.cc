@@ -1,5 +1,6 @@
 // check_mail(): S1-S5 (the _mta-sts record), H1-H8 (the policy host over HTTPS) and P1-P8 (the
-// policy text). MX, TLS-RPT and DANE stages are in checker_mx.cc.
+// policy text). The MX stage is in checker_mx.cc, TLS-RPT in checker_tlsrpt.cc, DANE in
+// checker_dane.cc.
 #include "mail/checker.h"
 
 #include <algorithm>

@@ -41,12 +41,17 @@ Result<std::shared_ptr<const CertKey>> load_spec(const CertSpec& spec, InternalC
 // The optional RSA certificate beside the entry's main one. kFiles: must load and cover every
 // name, like the main files. kAcme: null until the ACME part has written it (the entry is
 // served with its ECDSA certificate alone meanwhile).
-Result<std::shared_ptr<const CertKey>> load_rsa(const CertSpec& spec) {
+Result<std::shared_ptr<const CertKey>> load_rsa(const CertSpec& spec, InternalCa* ca) {
+    if (spec.source == CertSource::kInternal && spec.internal_rsa && spec.rsa_cert_file.empty() &&
+        spec.rsa_key_file.empty()) {
+        if (ca == nullptr) return make_error(Errc::kInvalidArgument, "no internal CA");
+        return ca->issue(spec.names, InternalCa::LeafKey::kRsa2048);
+    }
     if (spec.rsa_cert_file.empty() && spec.rsa_key_file.empty())
         return std::shared_ptr<const CertKey>();
     if (spec.source == CertSource::kInternal) {
-        return make_error(Errc::kInvalidArgument,
-                          "internal certificate for " + spec.names[0] + " has no RSA companion");
+        return make_error(Errc::kInvalidArgument, "internal certificate for " + spec.names[0] +
+                                                      " takes no RSA files (internal_rsa)");
     }
     auto cert = load_cert_key_files(spec.rsa_cert_file, spec.rsa_key_file);
     if (spec.source == CertSource::kAcme) return cert ? *cert : std::shared_ptr<const CertKey>();
@@ -73,7 +78,7 @@ Result<std::shared_ptr<const CertTable>> build_cert_table(const TlsSettings& set
         auto cert = load_spec(spec, ca);
         if (!cert) return cert.error();
         if (!*cert) continue;  // kAcme, not issued yet
-        auto rsa = load_rsa(spec);
+        auto rsa = load_rsa(spec, ca);
         if (!rsa) return rsa.error();
         // kAcme: a stored RSA certificate that is not RSA (a hand-edited file) is not served.
         if (*rsa && EVP_PKEY_get_base_id((*rsa)->key()) != EVP_PKEY_RSA) rsa->reset();

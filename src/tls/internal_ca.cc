@@ -49,6 +49,14 @@ Result<PkeyPtr> new_p256_key() {
     return key;
 }
 
+// RSA-2048 leaves are for clients that cannot verify ECDSA (tls.md: the optional companion).
+Result<PkeyPtr> new_leaf_key(InternalCa::LeafKey type) {
+    if (type == InternalCa::LeafKey::kEcdsaP256) return new_p256_key();
+    PkeyPtr key(EVP_RSA_gen(2048));
+    if (!key) return ossl_error(Errc::kInternal, "generating an RSA-2048 key");
+    return key;
+}
+
 // RFC 5280 §4.1.2.2: a positive serial of at most 20 octets, unpredictable (CA/B BR §7.1).
 Result<void> set_random_serial(X509* x) {
     unsigned char buf[16];
@@ -183,10 +191,12 @@ Result<InternalCa> InternalCa::open_or_create(const std::string& dir, Clock cloc
 std::string InternalCa::root_cert_path() const { return dir_ + kRootCert; }
 
 Result<std::shared_ptr<const CertKey>> InternalCa::cached_leaf(
-    const std::string& base, const std::vector<std::string>& names) {
+    const std::string& base, const std::vector<std::string>& names, LeafKey key) {
     auto leaf = load_cert_key_files(base + ".crt", base + ".key");
     if (!leaf) return leaf.error();
     const CertKey& ck = **leaf;
+    if ((EVP_PKEY_get_base_id(ck.key()) == EVP_PKEY_RSA) != (key == LeafKey::kRsa2048))
+        return make_error(Errc::kConflict, "cached leaf has another key type");
     if (X509_verify(ck.leaf(), root_->key()) != 1) {  // issued by an earlier CA in this dir
         ERR_clear_error();
         return make_error(Errc::kConflict, "cached leaf was not issued by this root");
@@ -202,13 +212,15 @@ Result<std::shared_ptr<const CertKey>> InternalCa::cached_leaf(
     return leaf;
 }
 
-Result<std::shared_ptr<const CertKey>> InternalCa::issue(const std::vector<std::string>& names) {
+Result<std::shared_ptr<const CertKey>> InternalCa::issue(const std::vector<std::string>& names,
+                                                         LeafKey type) {
     auto canon = canonical_names(names);
     if (!canon) return canon.error();
-    std::string base = dir_ + kLeaves + "/" + cache_id(*canon);
-    if (auto cached = cached_leaf(base, *canon)) return cached;
+    std::string base =
+        dir_ + kLeaves + "/" + cache_id(*canon) + (type == LeafKey::kRsa2048 ? "-rsa" : "");
+    if (auto cached = cached_leaf(base, *canon, type)) return cached;
 
-    auto key = new_p256_key();
+    auto key = new_leaf_key(type);
     if (!key) return key.error();
     X509* root = root_->leaf();
     X509Ptr x(X509_new());

@@ -22,6 +22,7 @@ namespace moat::tls {
 // share a directory.
 class InternalCa {
 public:
+    enum class LeafKey { kEcdsaP256, kRsa2048 };
     using Clock = std::function<std::chrono::system_clock::time_point()>;
     static constexpr std::chrono::hours kRootLifetime{24 * 3653};  // ~10 years
     static constexpr std::chrono::hours kLeafLifetime{24 * 90};    // like public CAs
@@ -34,11 +35,13 @@ public:
     static Result<InternalCa> open_or_create(const std::string& dir, Clock clock = {});
 
     // A leaf for `names` (DNS names, "*.domain" wildcards, IP literals; order and case do not
-    // matter): the cached one if it was issued by this root for exactly these names and more
-    // than a third of its lifetime is left, otherwise a new one (ECDSA P-256, serverAuth,
-    // kLeafLifetime), saved for next time. The chain is the leaf alone: clients hold the root.
+    // matter): the cached one if it was issued by this root for exactly these names with this
+    // key type and more than a third of its lifetime is left, otherwise a new one (ECDSA P-256
+    // or RSA-2048 for old clients, serverAuth, kLeafLifetime; signed by the P-256 root either
+    // way), saved for next time. The chain is the leaf alone: clients hold the root.
     // Errors: kInvalidArgument for an empty list or a malformed name; kIo when saving fails.
-    Result<std::shared_ptr<const CertKey>> issue(const std::vector<std::string>& names);
+    Result<std::shared_ptr<const CertKey>> issue(const std::vector<std::string>& names,
+                                                 LeafKey key = LeafKey::kEcdsaP256);
 
     std::string root_cert_path() const;
     // The root as a CertKey (for tests and `moat check`; never send it as a server cert).
@@ -48,7 +51,8 @@ private:
     InternalCa(std::string dir, std::shared_ptr<const CertKey> root, Clock clock)
         : dir_(std::move(dir)), root_(std::move(root)), clock_(std::move(clock)) {}
     Result<std::shared_ptr<const CertKey>> cached_leaf(const std::string& base,
-                                                       const std::vector<std::string>& names);
+                                                       const std::vector<std::string>& names,
+                                                       LeafKey key);
 
     std::string dir_;
     std::shared_ptr<const CertKey> root_;

@@ -267,6 +267,11 @@ SSL_TICKET_RETURN on_ticket_decrypted(SSL* s, SSL_SESSION* sess, const unsigned 
         std::string_view(static_cast<const char*>(data), len) != cs->server_name) {
         return SSL_TICKET_RETURN_IGNORE_RENEW;  // another host's ticket: full handshake
     }
+    // TLS 1.3 clients use a ticket once (RFC 8446 §C.4; browsers do, so does OpenSSL's client),
+    // and OpenSSL sends a resumed TLS 1.3 connection new tickets only when told to renew: with
+    // plain USE every second connection of such a client was a full handshake. TLS 1.2
+    // tickets stay valid for reuse, so they are renewed only when the key asks for it.
+    if (SSL_version(s) == TLS1_3_VERSION) return SSL_TICKET_RETURN_USE_RENEW;
     return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
 }
 

@@ -20,6 +20,9 @@ struct CertSpec {
     // cannot verify ECDSA (kFiles, kAcme); both empty: none.
     std::string rsa_cert_file;
     std::string rsa_key_file;
+    // kInternal: also an RSA-2048 leaf from the internal CA, served the same way (the site's
+    // key_type = ["ecdsa-p256", "rsa2048"]).
+    bool internal_rsa = false;
 };
 
 struct TlsSettings {

@@ -518,5 +518,20 @@ TEST(Diagnostic, FormatsWithAndWithoutPosition) {
     EXPECT_EQ(e.to_string(), "moat.toml: cannot read");
 }
 
+TEST(LoadString, InternalSiteKeyTypeAddsAnRsaLeaf) {
+    auto both = load(std::string(kSite) + "key_type = [\"ecdsa-p256\", \"rsa2048\"]\n");
+    ASSERT_TRUE(both.config) << texts(both).front();
+    EXPECT_TRUE(both.config->tls.certs.at(0).internal_rsa);
+    auto one = load(std::string(kSite) + "key_type = \"ecdsa-p256\"\n");
+    ASSERT_TRUE(one.config);
+    EXPECT_FALSE(one.config->tls.certs.at(0).internal_rsa);
+    auto bad = load(std::string(kSite) + "key_type = \"rsa4096\"\n");
+    EXPECT_FALSE(bad.config);
+    auto acme = load(std::string(kSite) + "tls = \"acme\"\nkey_type = \"rsa2048\"\n");
+    ASSERT_FALSE(acme.config);
+    EXPECT_NE(texts(acme).front().find("is only used with tls = \"internal\""), std::string::npos)
+        << texts(acme).front();
+}
+
 }  // namespace
 }  // namespace moat::config

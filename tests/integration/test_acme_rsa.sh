@@ -3,8 +3,9 @@
 # ECDSA P-256 and an RSA-2048 certificate for the same names, stores both (keys 0600), serves
 # ECDSA to a default client and RSA to one that offers only RSA signatures (TLS 1.3) or only
 # ECDHE-RSA suites (TLS 1.2), and `moat certs` lists both. A tls = "files" site with cert_rsa /
-# key_rsa serves its RSA pair the same way. After a restart both load from disk
-# without a new order.
+# key_rsa serves its RSA pair the same way, and a tls = "internal" site with the same key_type
+# gets an RSA-2048 leaf from the internal CA beside its ECDSA one. After a restart both load
+# from disk without a new order.
 source "$(dirname "$0")/lib.sh"
 source "$HERE/../acme/peers.sh"
 
@@ -41,6 +42,15 @@ cert = "$T/files-ec.pem"
 key = "$T/files-ec.key"
 cert_rsa = "$T/files-rsa.pem"
 key_rsa = "$T/files-rsa.key"
+root = "$T/site"
+
+[sites."internal.example.test"]
+tls = "internal"
+key_type = ["ecdsa-p256", "rsa2048"]
+root = "$T/site"
+
+[sites."ec.example.test"]
+tls = "internal"
 root = "$T/site"
 
 [acme]
@@ -113,6 +123,25 @@ expect_eq "RSA-only curl verifies too" \
 
 expect_match "static files: default client gets ECDSA" "$(leaf files.example.test)" 'id-ecPublicKey'
 expect_match "static files: RSA-only client gets cert_rsa" "$(leaf files.example.test -sigalgs RSA-PSS+SHA256)" 'rsaEncryption'
+
+int_ec=$(leaf internal.example.test)
+expect_match "internal CA: default client gets ECDSA" "$int_ec" 'id-ecPublicKey'
+int_rsa=$(leaf internal.example.test -tls1_3 -sigalgs 'RSA-PSS+SHA256:RSA+SHA256')
+expect_match "internal CA: RSA-only client gets RSA" "$int_rsa" 'rsaEncryption'
+expect_match "internal CA: RSA leaf is 2048 bits" "$int_rsa" 'Public-Key: \(2048 bit\)'
+expect_match "internal CA: RSA leaf from the internal CA" "$int_rsa" 'Issuer: CN *= *moat internal CA'
+expect_match "internal CA, TLS 1.2 ECDHE-RSA suite: RSA" \
+    "$(leaf internal.example.test -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256)" 'rsaEncryption'
+check "internal RSA leaf verifies with the internal root" \
+    bash -c "timeout 10 openssl s_client -connect 127.0.0.1:$HTTPS_PORT -servername internal.example.test \
+        -sigalgs RSA-PSS+SHA256 -CAfile '$T/data/ca/root.crt' -verify_return_error </dev/null 2>&1 |
+        grep -q 'Verify return code: 0'"
+if timeout 10 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -servername ec.example.test \
+    -tls1_3 -sigalgs RSA-PSS+SHA256 </dev/null >/dev/null 2>&1; then
+    fail "internal site without rsa2048 served an RSA-only client"
+else
+    pass "internal site without rsa2048 has no RSA leaf"
+fi
 
 # ---- moat certs lists both ----
 out=$("$MOAT" certs --config "$T/moat.toml")

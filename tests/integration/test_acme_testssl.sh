@@ -52,13 +52,25 @@ for f in json.load(open(sys.argv[1])):
 PY
 }
 bad=$(run_testssl)
-# testssl reports a check it could not finish ("connect problem", seen on a loaded machine in its
-# session-resumption step) as WARN: that is the scanner's, not a finding. Scan once more; a real
-# finding shows again.
-if [ -n "$bad" ] && ! grep -qv 'connect problem' <<<"$bad"; then
-    echo "testssl could not finish a check ($bad); scanning again"
+# "sessionresumption_ticket WARN: check failed because of connect problem" is a race in the
+# scanner, not moat. testssl runs `openssl s_client -sess_out F </dev/null` and then
+# `s_client -sess_in F`. Over TLS 1.3 the server can send its NewSessionTicket only after the
+# client's Finished (RFC 8446 §4.6.1: the ticket's PSK derives from resumption_master_secret),
+# while s_client, its handshake done, sees EOF on stdin and quits; when the ticket has not
+# arrived by then, s_client never writes F, the -sess_in run fails to read it (exit 1, no
+# certificate printed) and testssl calls that a connect problem. Measured on this 2-core machine
+# under load: 14 of 40 `-tls1_3 -sess_out` runs against moat left F empty and every failed
+# -sess_in was one of those (all 26 others resumed: "Reused"); `openssl s_server` with the same
+# certificate left F empty in 18 of 60; with stdin held open 0.5 s no run against moat lost the
+# ticket; over TLS 1.2 (ticket inside the handshake) 0 of 40. testssl takes TLS 1.3 for this
+# step only when its own earlier probe happened to catch a TLS 1.3 ticket, hence "rarely".
+# So a scan whose only findings are such WARNs is repeated (up to twice); a real finding shows
+# every time.
+for _ in 1 2; do
+    [ -n "$bad" ] && ! grep -qv 'connect problem' <<<"$bad" || break
+    echo "testssl lost a race in its session-resumption step ($bad); scanning again"
     bad=$(run_testssl)
-fi
+done
 expect_eq "testssl: nothing above LOW" "$bad" ""
 ids=$(python3 -c 'import json,sys; print(" ".join(f["id"]+"="+f["finding"].replace(" ","_") for f in json.load(open(sys.argv[1])) if f["id"] in ("TLS1","TLS1_1","TLS1_3","cert_chain_of_trust","cert_trust")))' "$T/tls.json")
 echo "$ids"

@@ -3,8 +3,10 @@
 # the resolver, moat serving good policies, postfix as the MX with STARTTLS, and small python
 # stubs for the failure modes (wrong content type, redirect, certificate without the mta-sts
 # name, MX outside the patterns, bad max_age, BOM, blank lines, no STARTTLS, an expired MX
-# certificate, duplicate TXT records, an id not bumped, a stale id). Each fixture must give
-# its expected result id and status, and the exit code must follow the worst result.
+# certificate, duplicate TXT records, an id not bumped, a stale id), TLS-RPT rua endpoints
+# (moat's own receiver, a closed port, a mail domain without MX) and DANE from a knot-signed zone
+# (TLSA behind CNAMEs). Each fixture must give its expected result id and status, and the exit
+# code must follow the worst result.
 source "$(dirname "$0")/lib.sh"
 
 HTTPS_PORT=$(free_port)
@@ -14,6 +16,8 @@ SMTP_PORT=$(free_port)
 KNOT_PORT=$(free_port)
 PLAIN_SMTP=$(free_port)
 EXPIRED_SMTP=$(free_port)
+RPT_PORT=$(free_port)
+CLOSED_PORT=$(free_port)
 DATA_DIR="$(cd "$(dirname "$0")/../data/mail" && pwd)"
 mkdir -p "$T/pki" "$T/policies" "$T/state"
 make_site "$T/site" prod
@@ -49,7 +53,7 @@ EOF
             -CAcreateserial -days 2 -sha256 -extfile "$T/pki/$1.ext" -out "$T/pki/$1.crt" 2>/dev/null
     fi
 }
-leaf stub "DNS:*.ctype.test,DNS:*.redirect.test,DNS:*.mxout.test,DNS:*.badage.test,DNS:*.bom.test,DNS:*.blank.test,DNS:*.nostarttls.test,DNS:*.expiredmx.test,DNS:*.notbumped.test,DNS:*.duptxt.test,DNS:mx.good.test,DNS:mx.stale.test,DNS:mx.dane.test,DNS:mx.bad.dane.test,DNS:*.badrpt.test"
+leaf stub "DNS:*.ctype.test,DNS:*.redirect.test,DNS:*.mxout.test,DNS:*.badage.test,DNS:*.bom.test,DNS:*.blank.test,DNS:*.nostarttls.test,DNS:*.expiredmx.test,DNS:*.notbumped.test,DNS:*.duptxt.test,DNS:mx.good.test,DNS:mx.stale.test,DNS:mx.dane.test,DNS:mx.bad.dane.test,DNS:mxorig.dane.test,DNS:*.badrpt.test"
 leaf wrong "DNS:wrongcert.test,DNS:www.wrongcert.test"
 leaf expired "DNS:mx.expiredmx.test" -startdate 20200101000000Z -enddate 20200201000000Z
 openssl x509 -in "$T/pki/expired.crt" -noout -enddate | grep -q 2020 || fail "expired fixture cert"
@@ -64,6 +68,8 @@ metrics = ""
 workers = 1
 [sites."site.moat.test"]
 root = "$T/site"
+[mail]
+tlsrpt_listen = ["127.0.0.1:$RPT_PORT"]
 [mail."good.test"]
 mode = "enforce"
 mx = ["mx.good.test"]
@@ -167,6 +173,13 @@ done
 zone mxout.test 127.0.0.1 other.mxout.test '_mta-sts.mxout.test. 60 IN TXT "v=STSv1; id=1"'
 zone duptxt.test 127.0.0.1 mx.duptxt.test '_mta-sts.duptxt.test. 60 IN TXT "v=STSv1; id=1"' \
     '_mta-sts.duptxt.test. 60 IN TXT "v=STSv1; id=2"'
+# rua endpoints: moat's own TLS-RPT receiver (its certificate names mta-sts.good.test), the same
+# name on a closed port, and a mail domain with neither MX nor address.
+zone rptok.test 127.0.0.1 mx.rptok.test \
+    "_smtp._tls.rptok.test. 60 IN TXT \"v=TLSRPTv1; rua=https://mta-sts.good.test:$RPT_PORT/tlsrpt,mailto:tlsrpt@good.test\""
+zone rptdead.test 127.0.0.1 mx.rptdead.test \
+    "_smtp._tls.rptdead.test. 60 IN TXT \"v=TLSRPTv1; rua=https://mta-sts.good.test:$CLOSED_PORT/tlsrpt,mailto:tlsrpt@nomx.test\""
+echo "    local-zone: \"nomx.test.\" static"
 zone badrpt.test 127.0.0.1 mx.badrpt.test '_smtp._tls.badrpt.test. 60 IN TXT "v=TLSRPTv1; rua=http://r.badrpt.test/x"'
 echo "    local-zone: \"nothing.test.\" static"
 echo "remote-control:"
@@ -248,6 +261,15 @@ expect "no MTA-STS: S1 INFO" S1 INFO "has no MTA-STS"
 expect "policy served without a TXT record: S1 FAIL" S1 FAIL "serves a policy but _mta-sts\.badrpt\.test has no valid"
 run_check nothing.test "$STUB_PORT" "$SMTP_PORT"
 expect "nothing: implicit MX" M1 INFO "no MX record"
+wait_port "$RPT_PORT"
+run_check rptok.test "$STUB_PORT" "$SMTP_PORT"
+expect "rua at moat's receiver: R3 PASS" R3 PASS \
+    "https://mta-sts\.good\.test:$RPT_PORT/tlsrpt: reachable at 127\.0\.0\.1:$RPT_PORT: TLSv1\.[23], certificate valid for mta-sts\.good\.test, GET answered HTTP 405"
+expect "mailto rua with MX: R3 PASS" R3 PASS "mailto:tlsrpt@good\.test: good\.test receives mail \(MX mx\.good\.test\)"
+run_check rptdead.test "$STUB_PORT" "$SMTP_PORT"
+expect "rua on a closed port: R3 FAIL" R3 FAIL "https://mta-sts\.good\.test:$CLOSED_PORT/tlsrpt: not reachable, reports sent there are lost: 127\.0\.0\.1:$CLOSED_PORT"
+expect "mailto rua without MX: R3 FAIL" R3 FAIL "nomx\.test has no MX and no A or AAAA record"
+if has R3 PASS .; then fail "rptdead: an R3 PASS"; else pass "rptdead: no R3 PASS"; fi
 
 # id not bumped: the first check remembers (id, policy hash); the policy changes, the id not.
 run_check notbumped.test "$STUB_PORT" "$SMTP_PORT" --state "$T/state"
@@ -295,6 +317,15 @@ ns A 127.0.0.1
 mx A 127.0.0.1
 _25._tcp.mx TLSA 3 1 1 $EE
 _25._tcp.mx TLSA 2 0 1 $TA
+alias MX 10 mxalias.dane.test.
+mxalias CNAME mx.dane.test.
+orig MX 10 mxorig.dane.test.
+mxorig CNAME host.dane.test.
+host A 127.0.0.1
+_25._tcp.mxorig TLSA 2 0 1 $TA
+noname MX 10 mx.noname.dane.test.
+mx.noname A 127.0.0.1
+_25._tcp.mx.noname TLSA 2 0 1 $TA
 bad MX 10 mx.bad.dane.test.
 mx.bad A 127.0.0.1
 _25._tcp.mx.bad TLSA 3 1 1 0000000000000000000000000000000000000000000000000000000000000000
@@ -311,6 +342,17 @@ if has D2 WARN "rollover"; then fail "DANE: EE+TA pair flagged as no rollover"; 
 RESOLVER="127.0.0.1:$KNOT_PORT" run_check bad.dane.test "$STUB_PORT" "$SMTP_PORT" --trust-anchor "$K/anchor"
 expect "DANE: wrong TLSA: D2 FAIL" D2 FAIL "no TLSA record matches the certificate chain \(tlsa-invalid\)"
 expect "DANE: single EE record: D2 WARN" D2 WARN "rollover"
+# TLSA behind a DNSSEC-secure CNAME (RFC 7671 §7, RFC 7672 §2.2.2): at the target first...
+RESOLVER="127.0.0.1:$KNOT_PORT" run_check alias.dane.test "$STUB_PORT" "$SMTP_PORT" --trust-anchor "$K/anchor"
+expect "DANE via CNAME: TLSA at the target" D2 PASS \
+    "^_25\._tcp\.mx\.dane\.test \(the CNAME target of MX mxalias\.dane\.test\): a TLSA record matches"
+# ...and at the MX name when the target has none; DANE-TA then accepts either name.
+RESOLVER="127.0.0.1:$KNOT_PORT" run_check orig.dane.test "$STUB_PORT" "$SMTP_PORT" --trust-anchor "$K/anchor"
+expect "DANE via CNAME: TLSA only at the MX name" D2 PASS \
+    "^_25\._tcp\.mxorig\.dane\.test \(the MX name; none at its CNAME target host\.dane\.test\): a TLSA record matches the certificate chain \(DANE-TA"
+# DANE-TA whose chain matches but whose leaf names neither reference identifier.
+RESOLVER="127.0.0.1:$KNOT_PORT" run_check noname.dane.test "$STUB_PORT" "$SMTP_PORT" --trust-anchor "$K/anchor"
+expect "DANE-TA, wrong name: D2 FAIL" D2 FAIL "_25\._tcp\.mx\.noname\.dane\.test: a DANE-TA record matches the chain but the certificate names none of mx\.noname\.dane\.test"
 RESOLVER="127.0.0.1:$KNOT_PORT" run_check dane.test "$STUB_PORT" "$SMTP_PORT"
 expect "TLSA without validation: D2 WARN" D2 WARN "not DNSSEC-validated"
 

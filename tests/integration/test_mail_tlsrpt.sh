@@ -6,7 +6,10 @@
 # a report for someone else's domain and GET are refused with 4xx and change nothing.
 # Without a store they are files under <data_dir>/tlsrpt/ (part 1); with one ([s3] here, part 2)
 # they are objects in the `logs` bucket under TLSRPT/<domain>/<day>/, read back with aws-cli
-# (demo key) and summarised by `moat mail reports` beside the running server.
+# (demo key) and summarised by `moat mail reports` beside the running server. Part 3: a report
+# kept in the folder while the server ran without its store moves into the bucket when it
+# starts with one, once. A reload moves the receiver to another port (and refuses one that
+# cannot be bound, keeping the old listener).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/s3_lib.sh"
 
@@ -87,6 +90,34 @@ done
 expect_eq "after a reload adding it: 201" "$got" "201"
 expect_eq "and stored it" "$(stored)" "4"
 
+# A reload that moves the receiver to another port: the new listener serves, the old one closes.
+RPT_PORT2=$(free_port)
+sed -i "s/\"127.0.0.1:$RPT_PORT\"/\"127.0.0.1:$RPT_PORT2\"/" "$T/moat.toml"
+kill -HUP "$MOAT_PID"
+check "reload to a new port: it opens" wait_port "$RPT_PORT2" 10
+OLD_RPT_PORT=$RPT_PORT
+RPT_PORT=$RPT_PORT2
+URL="https://mta-sts.company-y.example:$RPT_PORT/tlsrpt"
+expect_eq "reload to a new port: reports answered there (duplicate)" "$(post application/tlsrpt+json "$T/other.json")" "200"
+closed=no
+for _ in $(seq 50); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$OLD_RPT_PORT") 2>/dev/null || { closed=yes; break; }
+    sleep 0.1
+done
+expect_eq "reload to a new port: the old port closed" "$closed" "yes"
+# An address that cannot be bound (TEST-NET, not on this host) refuses the reload.
+sed -i "s/\"127.0.0.1:$RPT_PORT2\"/\"192.0.2.1:$RPT_PORT2\"/" "$T/moat.toml"
+kill -HUP "$MOAT_PID"
+refused=""
+for _ in $(seq 50); do
+    refused=$(grep "reload refused: tlsrpt listener: listen 192.0.2.1:$RPT_PORT2" "$T/moat.log" || true)
+    [ -n "$refused" ] && break
+    sleep 0.1
+done
+expect_match "unbindable address: reload refused, naming it" "$refused" "reload refused: tlsrpt listener: listen 192\.0\.2\.1"
+expect_eq "unbindable address: the old listener still serves" "$(post application/tlsrpt+json "$T/other.json")" "200"
+sed -i "s/\"192.0.2.1:$RPT_PORT2\"/\"127.0.0.1:$RPT_PORT2\"/" "$T/moat.toml"
+
 # HTTP/1.1 only on this listener (ALPN), even when the client offers h2.
 alpn=$(mcurl --http2 --resolve "mta-sts.company-y.example:$RPT_PORT:127.0.0.1" -o /dev/null \
     -w '%{http_version}' -H 'Content-Type: application/tlsrpt+json' --data-binary "@$DATA/google.json" "$URL")
@@ -166,4 +197,52 @@ expect_eq "store: company-z counts only its own policy" \
 # --dir still reads a folder: part 1's.
 sumdir=$("$MOAT" mail reports company-y.example --dir "$T/fdata/tlsrpt")
 expect_match "--dir reads the folder" "$sumdir" "3 report\(s\), 5375 successful"
+
+# ---- part 3: the same data folder without the store, then with it again ---------------------
+kill -TERM "$MOAT_PID"; wait "$MOAT_PID" 2>/dev/null || true
+STORE_HTTPS_PORT=$HTTPS_PORT
+HTTPS_PORT=$(free_port)
+RPT_PORT=$(free_port)
+cat > "$T/nostore.toml" <<EOF
+data_dir = "$D"
+[edge]
+https = ["127.0.0.1:$HTTPS_PORT"]
+http = []
+metrics = ""
+workers = 1
+[sites."site.moat.test"]
+root = "$T/site"
+[mail]
+tlsrpt_listen = ["127.0.0.1:$RPT_PORT"]
+[mail."company-y.example"]
+mode = "testing"
+mx = ["*.mail.company-y.example"]
+tlsrpt = ["https://mta-sts.company-y.example/tlsrpt"]
+EOF
+moat_start serve --config "$T/nostore.toml"
+wait_port "$RPT_PORT" || { cat "$T/moat.log"; exit 1; }
+URL="https://mta-sts.company-y.example:$RPT_PORT/tlsrpt"
+sed 's/"report-id":"[^"]*"/"report-id":"before-the-store-1"/' "$DATA/google.json" > "$T/early.json"
+expect_eq "no store: report 201" "$(post application/tlsrpt+json "$T/early.json")" "201"
+early=$(find "$D/tlsrpt" -type f -name '*.json')
+expect_eq "no store: one file in the data folder" "$(grep -c . <<<"$early")" "1"
+kill -TERM "$MOAT_PID"; wait "$MOAT_PID" 2>/dev/null || true
+
+# <day>_<hash>.json in the folder is TLSRPT/<domain>/<day>/<hash>.json in the bucket.
+name=$(basename "$early" .json)
+early_key="TLSRPT/company-y.example/${name%%_*}/${name#*_}.json"
+HTTPS_PORT=$STORE_HTTPS_PORT
+s3_demo_up
+unset AWS_CA_BUNDLE
+check "with the store: the folder report is an object" s3 s3 cp "s3://logs/$early_key" "$T/early-got.json"
+expect_eq "with the store: the object is the report as received" \
+    "$(cmp -s "$T/early-got.json" "$T/early.json" && echo same)" "same"
+expect_eq "with the store: the folder file is gone" "$(find "$D/tlsrpt" -type f | wc -l | tr -d ' ')" "0"
+expect_match "the move is logged" "$(cat "$T/moat.log")" "tls-rpt move: .* moved=1 duplicates=0 left=0 failed=0"
+kill -TERM "$MOAT_PID"; wait "$MOAT_PID" 2>/dev/null || true
+s3_demo_up
+expect_eq "a second start moves nothing twice: one version" \
+    "$(s3 s3api list-object-versions --bucket logs --prefix "$early_key" --query 'length(Versions)' --output text)" "1"
+sum=$("$MOAT" mail reports company-y.example --config "$D/moat.toml")
+expect_match "the summary counts it with the others" "$sum" "5 report\(s\)"
 finish

@@ -51,6 +51,23 @@ TEST_F(BuildCertTableTest, BuildsInternalAndFileEntriesWithDefault) {
     EXPECT_EQ((*t)->default_cert(), internal);
 }
 
+TEST_F(BuildCertTableTest, InternalEntryWithRsaGetsAnRsaLeafBeside) {
+    TlsSettings s;
+    CertSpec spec{{"both.test", "www.both.test"}, CertSource::kInternal, "", "", "", ""};
+    spec.internal_rsa = true;
+    s.certs.push_back(spec);
+    s.certs.push_back({{"ec.test"}, CertSource::kInternal, "", "", "", ""});
+    auto t = build_cert_table(s, ca_.get());
+    ASSERT_TRUE(t) << t.error().detail;
+    const CertEntry* both = (*t)->find_entry("www.both.test");
+    ASSERT_NE(both, nullptr);
+    EXPECT_EQ(EVP_PKEY_get_id(both->cert->key()), EVP_PKEY_EC);
+    ASSERT_NE(both->rsa, nullptr);
+    EXPECT_EQ(EVP_PKEY_get_id(both->rsa->key()), EVP_PKEY_RSA);
+    EXPECT_TRUE(both->rsa->covers("both.test"));
+    EXPECT_EQ((*t)->find_entry("ec.test")->rsa, nullptr);  // only when asked for
+}
+
 TEST_F(BuildCertTableTest, FileCertMustCoverEveryName) {
     TlsSettings s;
     s.certs.push_back(files({"files.test", "shop.example"}));

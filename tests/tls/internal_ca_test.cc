@@ -101,6 +101,28 @@ TEST(InternalCa, IssuesServerLeavesTheRootVerifies) {
     EXPECT_LT(life, 24h * 92);
 }
 
+TEST(InternalCa, IssuesAnRsa2048LeafBesideTheEcdsaOne) {
+    TempDir tmp;
+    auto ca = InternalCa::open_or_create(tmp.file("ca"));
+    ASSERT_TRUE(ca);
+    auto ec = ca->issue({"www.test"});
+    auto rsa = ca->issue({"www.test"}, InternalCa::LeafKey::kRsa2048);
+    ASSERT_TRUE(ec);
+    ASSERT_TRUE(rsa) << rsa.error().detail;
+    EXPECT_EQ(EVP_PKEY_get_id((*rsa)->key()), EVP_PKEY_RSA);
+    EXPECT_EQ(EVP_PKEY_get_bits((*rsa)->key()), 2048);
+    EXPECT_EQ(EVP_PKEY_get_id((*ec)->key()), EVP_PKEY_EC);
+    EXPECT_EQ(verify(ca->root()->leaf(), (*rsa)->leaf(), "www.test"), X509_V_OK);
+    // Cached apart from the ECDSA leaf: each key type is reused, neither replaces the other.
+    EXPECT_EQ(count_files(tmp.file("ca/leaves")), 4u);
+    auto rsa_again = ca->issue({"www.test"}, InternalCa::LeafKey::kRsa2048);
+    auto ec_again = ca->issue({"www.test"});
+    ASSERT_TRUE(rsa_again && ec_again);
+    EXPECT_EQ(X509_cmp((*rsa_again)->leaf(), (*rsa)->leaf()), 0);
+    EXPECT_EQ(X509_cmp((*ec_again)->leaf(), (*ec)->leaf()), 0);
+    EXPECT_EQ(EVP_PKEY_get_id((*ec_again)->key()), EVP_PKEY_EC);
+}
+
 TEST(InternalCa, ReusesCachedLeafAndReissuesWhenNamesChange) {
     TempDir tmp;
     auto ca = InternalCa::open_or_create(tmp.file("ca"));

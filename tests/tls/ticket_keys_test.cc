@@ -108,6 +108,21 @@ TEST_P(ResumptionTest, RenewedTicketKeepsResumingAfterRotation) {
     EXPECT_TRUE(resumes(renewed.get()));
 }
 
+// Browsers and OpenSSL's client use a TLS 1.3 ticket once (RFC 8446 §C.4), so every resumed
+// connection must hand out a fresh one, or every second connection is a full handshake.
+TEST_P(ResumptionTest, EachResumedConnectionResumesTheNext) {
+    auto s = first_session();
+    for (int i = 0; i < 4; ++i) {
+        Conn c(server_->native(), opts("a.test", s.get()));
+        ASSERT_TRUE(c.handshake());
+        ASSERT_TRUE(c.resumed()) << "connection " << i;
+        auto next = c.session();
+        ASSERT_TRUE(next);
+        if (GetParam() == TLS1_3_VERSION) EXPECT_NE(next.get(), s.get()) << "no new ticket";
+        s = std::move(next);
+    }
+}
+
 TEST_P(ResumptionTest, TicketDoesNotResumeForAnotherName) {
     auto s = first_session();
     EXPECT_FALSE(resumes(s.get(), "b.test"));

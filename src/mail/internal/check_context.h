@@ -1,6 +1,7 @@
 #pragma once
 // Shared state of one `check mail` run, passed between the checklist stages (checker.cc for
-// DNS/HTTPS/policy, checker_mx.cc for MX, TLS-RPT and DANE). Private to the mail part.
+// DNS/HTTPS/policy, checker_mx.cc for MX, checker_tlsrpt.cc for TLS-RPT, checker_dane.cc for
+// DANE). Private to the mail part.
 
 #include <fmt/format.h>
 
@@ -19,7 +20,7 @@ struct MxHost {
     int preference = 0;
     std::string host;
     std::vector<std::string> addresses;
-    std::vector<TlsProbeResult> probes;  // one per address
+    std::vector<TlsProbeResult> probes;  // one per address, SNI = host
 };
 
 struct CheckContext {
