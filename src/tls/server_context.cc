@@ -271,7 +271,13 @@ SSL_TICKET_RETURN on_ticket_decrypted(SSL* s, SSL_SESSION* sess, const unsigned 
     // and OpenSSL sends a resumed TLS 1.3 connection new tickets only when told to renew: with
     // plain USE every second connection of such a client was a full handshake. TLS 1.2
     // tickets stay valid for reuse, so they are renewed only when the key asks for it.
-    if (SSL_version(s) == TLS1_3_VERSION) return SSL_TICKET_RETURN_USE_RENEW;
+    // One replacement is enough for a client that resumes one connection at a time (the
+    // full handshake's spare covers parallel connections); each ticket costs an encryption and
+    // its bytes on every resumption.
+    if (SSL_version(s) == TLS1_3_VERSION) {
+        SSL_set_num_tickets(s, 1);
+        return SSL_TICKET_RETURN_USE_RENEW;
+    }
     return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
 }
 

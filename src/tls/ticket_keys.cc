@@ -2,6 +2,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -10,6 +11,18 @@
 #include "core/assert.h"
 
 namespace moat::tls {
+namespace {
+
+// Fetched once: EVP_aes_256_cbc() makes OpenSSL 3 look the implementation up again (a locked
+// hash-table walk) on every ticket, which runs on every handshake (RFC 5077 §4 ticket format,
+// the RFC's recommended AES-CBC + HMAC-SHA256 construction that OpenSSL's callback uses).
+const EVP_CIPHER* aes_256_cbc() {
+    static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+    MOAT_CHECK(cipher != nullptr, "AES-256-CBC is not available");
+    return cipher;
+}
+
+}  // namespace
 
 TicketKeys::TicketKeys(std::chrono::seconds rotation, Clock clock)
     : rotation_(rotation.count() > 0 ? rotation : std::chrono::seconds(1)),
@@ -87,9 +100,8 @@ int TicketKeys::on_ticket(unsigned char key_name[16], unsigned char iv[EVP_MAX_I
     };
     if (ret != -1 && EVP_MAC_CTX_set_params(mac, params) != 1) ret = -1;
     if (ret != -1) {
-        int ok = enc == 1
-                     ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k.aes.data(), iv)
-                     : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k.aes.data(), iv);
+        int ok = enc == 1 ? EVP_EncryptInit_ex(cipher, aes_256_cbc(), nullptr, k.aes.data(), iv)
+                          : EVP_DecryptInit_ex(cipher, aes_256_cbc(), nullptr, k.aes.data(), iv);
         if (ok != 1) ret = -1;
     }
     OPENSSL_cleanse(&k, sizeof k);
