@@ -3,12 +3,18 @@
 //             of the folder): what any crash-safe PUT must at least pay
 //   store-put store::Store::put of the same bytes (hash, encrypt, blob write, SQLite commit)
 //   fs-get    read the file back (page cache warm, as for the store)
-//   store-get Store::open_object + read_at of every byte (decrypts)
-//   store-miss the same right after a write, so every open misses the store's version cache
+//   store-cold Store::open_object + read_at of every byte, one pass, from a Store opened afresh
+//             (nothing cached: a SQLite lookup, a data-key unseal and decryption per GET)
+//   store-2nd one more pass: the second read of each name, which the caches keep (a large
+//             object is decrypted whole into the plaintext cache, if it fits)
+//   store-warm `repeat` more passes: served from what the caches kept
+//   store-new one pass right after a PUT of new bytes to every object: the first GET after a
+//             write
 // Each phase runs `threads` threads over `count` objects of `size` bytes and prints objects/s
-// and MiB/s; the two GET phases read every object `repeat` times (a GET of 2000 small objects
-// takes a few milliseconds, too short to time on a shared machine).
+// and MiB/s; store-warm reads every object `repeat` times, as fs-get does (a GET of 2000 small
+// objects takes a few milliseconds, too short to time on a shared machine).
 // Usage: moat_store_bench DIR [--count N] [--size BYTES] [--threads T] [--repeat R]
+//        [--plain-mb MB]   (the store's plaintext cache budget, [store] plain_cache_mb)
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -35,7 +41,8 @@ struct Options {
     int count = 2000;
     std::size_t size = 4096;
     int threads = 4;
-    int repeat = 1;  // passes over the objects in the GET phases
+    int repeat = 1;     // passes over the objects in the GET phases
+    int plain_mb = 64;  // StoreSettings::plain_cache_bytes in MiB
 };
 
 class BytesSource : public moat::store::BodySource {
@@ -119,7 +126,13 @@ double run_phase(const char* name, const Options& o, int passes, F&& each) {
         });
     }
     for (auto& th : pool) th.join();
-    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    auto t1 = Clock::now();
+    double secs = std::chrono::duration<double>(t1 - t0).count();
+    // For `perf record -k monotonic` + `perf report --time START,END` of one phase.
+    if (std::getenv("MOAT_BENCH_TIMES"))
+        std::printf("%-10s monotonic %.6f,%.6f\n", name,
+                    std::chrono::duration<double>(t0.time_since_epoch()).count(),
+                    std::chrono::duration<double>(t1.time_since_epoch()).count());
     double ops = total / secs;
     std::printf(
         "%-10s %8d objects x %9zu B, %d threads: %10.0f objects/s %9.1f MiB/s %9.1f us "
@@ -144,19 +157,23 @@ int main(int argc, char** argv) {
             o.threads = std::atoi(val().c_str());
         else if (a == "--repeat")
             o.repeat = std::atoi(val().c_str());
+        else if (a == "--plain-mb")
+            o.plain_mb = std::atoi(val().c_str());
         else if (o.dir.empty())
             o.dir = a;
         else {
             std::fprintf(
                 stderr,
-                "usage: moat_store_bench DIR [--count N] [--size B] [--threads T] [--repeat R]\n");
+                "usage: moat_store_bench DIR [--count N] [--size B] [--threads T] [--repeat R] "
+                "[--plain-mb MB]\n");
             return 2;
         }
     }
     if (o.dir.empty() || o.count <= 0 || o.size == 0 || o.threads <= 0 || o.repeat <= 0) {
         std::fprintf(
             stderr,
-            "usage: moat_store_bench DIR [--count N] [--size B] [--threads T] [--repeat R]\n");
+            "usage: moat_store_bench DIR [--count N] [--size B] [--threads T] [--repeat R] "
+            "[--plain-mb MB]\n");
         return 2;
     }
     std::filesystem::remove_all(o.dir);
@@ -172,18 +189,31 @@ int main(int argc, char** argv) {
 
     moat::store::StoreSettings ss;
     ss.dir = o.dir + "/store";
+    ss.plain_cache_bytes = static_cast<std::size_t>(o.plain_mb) << 20;
     auto st = moat::store::Store::open(ss);
     if (!st) {
         std::fprintf(stderr, "store: %s\n", st.error().detail.c_str());
         return 1;
     }
+    auto put_all = [&](const char* phase) {
+        moat::store::Store& store = **st;
+        run_phase(phase, o, 1, [&](int i, std::string&) {
+            BytesSource src(data[i]);
+            moat::store::PutOptions po;
+            po.expected_size = data[i].size();
+            return static_cast<bool>(
+                store.put("content", "bench/obj" + std::to_string(i), src, po));
+        });
+    };
+    put_all("store-put");
+    // A Store opened afresh (as after a restart) has nothing cached.
+    st->reset();
+    st = moat::store::Store::open(ss);
+    if (!st) {
+        std::fprintf(stderr, "store: %s\n", st.error().detail.c_str());
+        return 1;
+    }
     moat::store::Store& store = **st;
-    run_phase("store-put", o, 1, [&](int i, std::string&) {
-        BytesSource src(data[i]);
-        moat::store::PutOptions po;
-        po.expected_size = data[i].size();
-        return static_cast<bool>(store.put("content", "bench/obj" + std::to_string(i), src, po));
-    });
     run_phase("fs-get", o, o.repeat, [&](int i, std::string& buf) {
         return fs_get(fsdir + "/obj" + std::to_string(i), buf);
     });
@@ -199,16 +229,13 @@ int main(int argc, char** argv) {
         }
         return off == data[i].size();
     };
-    run_phase("store-get", o, o.repeat, store_get);
-    // Every GET a miss of the store's version cache, which any write retires: one more PUT,
-    // then one pass. (The first pass of store-get misses too, but also pays for growing the
-    // heap the cache then keeps; here the memory the retired cache freed is reused, as in a
-    // server that has run for a while.)
-    {
-        std::string one = "retire";
-        BytesSource src(one);
-        if (!store.put("content", "bench/retire", src, {})) return 1;
-    }
-    run_phase("store-miss", o, 1, store_get);
+    run_phase("store-cold", o, 1, store_get);
+    run_phase("store-2nd", o, 1, store_get);
+    run_phase("store-warm", o, o.repeat, store_get);
+    // New bytes for every object (the last byte flipped: new blobs, not deduplicated), then the
+    // first GET of each.
+    for (auto& d : data) d.back() = static_cast<char>(~d.back());
+    put_all("store-put2");
+    run_phase("store-new", o, 1, store_get);
     return 0;
 }

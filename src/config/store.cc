@@ -40,6 +40,12 @@ void read_store(TableReader& top, const std::filesystem::path& base, Config& cfg
     std::int64_t min_free_mb = 0;
     if (r.read_int("min_free_mb", min_free_mb, 0, 1 << 20))
         s.min_free_bytes = static_cast<std::uint64_t>(min_free_mb) << 20;
+    std::int64_t plain_mb = 0;
+    if (r.read_int("plain_cache_mb", plain_mb, 0, 1 << 16))
+        s.plain_cache_bytes = static_cast<std::size_t>(plain_mb) << 20;
+    std::int64_t plain_object_mb = 0;
+    if (r.read_int("plain_cache_object_mb", plain_object_mb, 1, 1 << 12))
+        s.plain_cache_max_object = static_cast<std::size_t>(plain_object_mb) << 20;
     r.finish();
 }
 

@@ -75,6 +75,7 @@ public:
     }
 
     store::Headers checksums() const override { return verified_; }
+    store::Headers verified_checksums() const override { return verified_; }
     std::uint64_t bytes_read() const override { return total_; }
 
 private:

@@ -71,6 +71,33 @@ Result<store::ObjectInfo> source_info(Call& c, const Source& s) {
     return std::move(*info);
 }
 
+// x-amz-copy-source-range: "bytes=first-last", both given, first <= last < the source's size
+// (UploadPartCopy API reference). Unlike a GET Range, a last byte past the end is an error,
+// not clamped: the part would silently be shorter than the client asked for.
+Result<std::pair<std::uint64_t, std::uint64_t>> copy_range(std::string_view v, std::uint64_t size) {
+    Error bad = s3_error(Code::kInvalidArgument,
+                         "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                         "where first and last are the zero-based offsets of the first and last "
+                         "bytes to copy");
+    if (v.substr(0, 6) != "bytes=") return bad;
+    v.remove_prefix(6);
+    auto dash = v.find('-');
+    if (dash == std::string_view::npos) return bad;
+    auto number = [](std::string_view t, std::uint64_t& out) {
+        auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+        return !t.empty() && ec == std::errc() && p == t.data() + t.size();
+    };
+    std::uint64_t first = 0, last = 0;
+    if (!number(v.substr(0, dash), first) || !number(v.substr(dash + 1), last) || first > last)
+        return bad;
+    if (last >= size)
+        return s3_error(Code::kInvalidRange,
+                        "Range specified is not valid for source object of "
+                        "size: " +
+                            std::to_string(size));
+    return std::make_pair(first, last - first + 1);
+}
+
 }  // namespace
 
 Result<void> copy_object(Call& c) {
@@ -127,17 +154,10 @@ Result<void> upload_part_copy(Call& c) {
     if (!info) return info.error();
     std::uint64_t first = 0, length = info->size;
     if (auto range = c.req.header("x-amz-copy-source-range"); !range.empty()) {
-        // "bytes=first-last", both given, within the source (UploadPartCopy API reference).
-        RangeSpec r = parse_range(range, info->size);
-        bool explicit_both = range.find('-') != std::string_view::npos &&
-                             range.substr(range.find('-') + 1).size() > 0 &&
-                             range.substr(0, 6) == "bytes=" && range[6] != '-';
-        if (r.kind != RangeSpec::kPart || !explicit_both)
-            return s3_error(Code::kInvalidArgument,
-                            "The x-amz-copy-source-range value must be of the form "
-                            "bytes=first-last where first and last are within the object");
-        first = r.first;
-        length = r.length;
+        auto r = copy_range(range, info->size);
+        if (!r) return r.error();
+        first = r->first;
+        length = r->second;
     }
     auto reader = c.store.open_object(src->bucket, src->key, info->version_id);
     if (!reader) return from_store(reader.error());

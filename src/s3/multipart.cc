@@ -58,6 +58,29 @@ Result<std::vector<std::pair<int, std::string>>> parse_complete(std::string_view
     return parts;
 }
 
+// CompleteMultipartUpload's conditional write (store.md §1.5): If-None-Match: * (create only)
+// and If-Match: "<etag>" (replace only that version), both checked by the store inside the
+// commit, so an upload racing another writer cannot overwrite it unseen. AWS takes no other
+// forms here.
+Result<store::PutOptions> complete_conditions(const Call& c) {
+    store::PutOptions cond;
+    auto inm = c.req.header("if-none-match");
+    auto im = c.req.header("if-match");
+    if (inm == "*")
+        cond.if_none_match_any = true;
+    else if (!inm.empty())
+        return s3_error(Code::kNotImplemented,
+                        "CompleteMultipartUpload takes If-None-Match: * only");
+    if (!im.empty()) {
+        auto etag = unquote_etag(im);
+        if (etag.empty() || etag == "*" || etag.find_first_of(",\"") != std::string_view::npos)
+            return s3_error(Code::kNotImplemented,
+                            "CompleteMultipartUpload takes one ETag in If-Match");
+        cond.if_match_etag = std::string(etag);
+    }
+    return cond;
+}
+
 }  // namespace
 
 Result<void> create_multipart_upload(Call& c) {
@@ -97,7 +120,10 @@ Result<void> complete_multipart_upload(Call& c) {
     if (!doc) return doc.error();
     auto parts = parse_complete(*doc);
     if (!parts) return parts.error();
-    auto info = c.store.complete_upload(c.bucket(), c.key(), c.route.param("uploadId"), *parts);
+    auto cond = complete_conditions(c);
+    if (!cond) return cond.error();
+    auto info =
+        c.store.complete_upload_if(c.bucket(), c.key(), c.route.param("uploadId"), *parts, *cond);
     if (!info) return from_store(info.error());
     c.version_id = info->version_id;
     c.object_size = info->size;

@@ -152,8 +152,10 @@ Result<void> get_object(Call& c) {
         h.emplace_back("content-range", fmt::format("bytes {}-{}/{}", range.first,
                                                     range.first + range.length - 1, info.size));
     } else if (c.req.header("x-amz-checksum-mode") == "ENABLED") {
+        // The whole object's checksums as the client sent them (a range has none of its own).
         for (const auto& cs : info.attrs.checksums)
             h.emplace_back("x-amz-checksum-" + cs.first, cs.second);
+        if (!info.attrs.checksums.empty()) h.emplace_back("x-amz-checksum-type", "FULL_OBJECT");
     }
     // response-* query parameters override headers (GetObject API; presigned downloads).
     static constexpr std::pair<std::string_view, std::string_view> kOverrides[] = {

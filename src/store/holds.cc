@@ -33,6 +33,7 @@ Result<void> LocalStore::hold(std::string_view holder, const std::vector<Version
     if (!c) return c.error();
     Txn t(**c);
     MOAT_TRY(t.begin());
+    (*c)->no_names_changed();  // holds change no version (cached versions do not hold them)
     for (const auto& v : versions) {
         {
             auto s =
@@ -55,6 +56,7 @@ Result<void> LocalStore::release_holds(std::string_view holder) {
     auto c = pool_.lease();
     if (!c) return c.error();
     auto s = (*c)->prepare("DELETE FROM holds WHERE holder = ?");
+    (*c)->no_names_changed();
     return s.bind(1, holder).run();
 }
 

@@ -131,6 +131,10 @@ Result<std::unique_ptr<LocalStore>> LocalStore::open_local(const StoreSettings& 
     if (::flock(s->lock_fd_, LOCK_SH | LOCK_NB) != 0)
         return make_error(Errc::kConflict,
                           "store " + settings.dir + " is locked (rotate-key running?)");
+    auto clock = internal::SharedClock::open(settings.dir + "/writes");
+    if (!clock) return clock.error();
+    s->shared_clock_ = std::move(*clock);
+    s->pool_.clock().shared = &s->shared_clock_->mine();
     MOAT_TRY(s->init_schema());
     if (settings.default_buckets) MOAT_TRY(s->create_default_buckets());
     return s;

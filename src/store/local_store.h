@@ -9,7 +9,13 @@
 // maint_mu_ (shared by PUT/copy/open/backup, exclusive for garbage collection and key rotation).
 // Object writes from two processes at once are not supported (the server is the writer; the
 // CLI's scrub reads, `keys` touches only key rows); rotate-key takes the store's flock
-// exclusively and refuses while a server holds it.
+// exclusively and refuses while a server holds it. The read caches stay correct across
+// processes all the same: every write transaction counts in the shared clock (<dir>/writes,
+// internal/shared_clock.h), and a change of other processes' counts retires cached versions.
+//
+// Caches on the GET path: read_cache_ (version records with unsealed data keys, per name,
+// retired by writes of that name; a PUT installs its own), key_cache_ (unsealed data keys) and
+// plain_cache_ (decrypted plaintext of hot large blobs, immutable so never stale).
 
 #include <array>
 #include <functional>
@@ -22,7 +28,9 @@
 #include "store/internal/group_commit.h"
 #include "store/internal/key_cache.h"
 #include "store/internal/keyring.h"
+#include "store/internal/plain_cache.h"
 #include "store/internal/read_cache.h"
+#include "store/internal/shared_clock.h"
 #include "store/store.h"
 
 namespace moat::store {
@@ -62,6 +70,10 @@ public:
     Result<ObjectInfo> complete_upload(
         std::string_view bucket, std::string_view key, std::string_view upload_id,
         const std::vector<std::pair<int, std::string>>& parts) override;
+    Result<ObjectInfo> complete_upload_if(std::string_view bucket, std::string_view key,
+                                          std::string_view upload_id,
+                                          const std::vector<std::pair<int, std::string>>& parts,
+                                          const PutOptions& conditions) override;
     Result<void> abort_upload(std::string_view bucket, std::string_view key,
                               std::string_view upload_id) override;
     Result<std::vector<PartInfo>> list_parts(std::string_view bucket, std::string_view key,
@@ -90,9 +102,12 @@ public:
     std::string blob_path(std::string_view hash_hex) const;
     std::size_t cached_data_keys() const { return key_cache_.size(); }
     std::size_t cached_versions() const { return read_cache_.size(); }
+    std::uint64_t version_cache_hits() const { return read_cache_.hits(); }
 
     // Called by ObjectReader when it goes away.
     void unpin(const std::vector<std::int64_t>& blobs);
+    // Used by ObjectReader (read.cc).
+    internal::PlainCache& plain_cache() { return plain_cache_; }
 
     // A version about to be added (put, copy, complete, delete marker).
     struct NewVersion {
@@ -106,6 +121,7 @@ public:
 private:
     LocalStore(StoreSettings s, internal::Keyring keys)
         : settings_(std::move(s)),
+          plain_cache_(settings_.plain_cache_bytes, settings_.plain_cache_max_object),
           db_path_(settings_.dir + "/meta.db"),
           pool_(db_path_, settings_.busy_timeout_ms),
           group_(pool_),
@@ -134,9 +150,20 @@ private:
 
     // Makes a written blob durable and referenced: rename into place (if new), then runs
     // `commit` (given the blob's row id) inside the one transaction that inserts the blob row.
+    // *fresh (may be null): the blob row is the writer's own (not an existing blob of the same
+    // bytes, whose file id and data key differ from the writer's).
     Result<void> commit_blob(
         internal::BlobWriter& w,
-        const std::function<Result<void>(internal::Conn&, std::int64_t blob)>& commit);
+        const std::function<Result<void>(internal::Conn&, std::int64_t blob)>& commit,
+        bool* fresh = nullptr);
+
+    // The WriteClock counts of a name's stripe (internal::name_hash) now.
+    internal::Stamp stamp_of(std::size_t name_hash);
+    // After put() committed `o` as the latest version of its name: puts it in read_cache_ so the
+    // next GET needs no lookup, if the counts show no other write of that stripe (and no
+    // global one) ended between `before` (loaded before the commit) and now.
+    void install_written(const ObjectInfo& o, std::size_t name_hash, internal::Stamp before,
+                         const internal::BlobWriter& w, std::int64_t blob);
 
     std::string seal_data_key(std::string_view hash_hex, std::string_view key, std::int64_t* gen);
     Result<std::string> unseal(std::int64_t gen, std::string_view aad, std::string_view sealed);
@@ -156,11 +183,13 @@ private:
     std::string key_file() const;
 
     StoreSettings settings_;
+    internal::PlainCache plain_cache_;
     std::string db_path_;
     internal::Pool pool_;
     internal::GroupCommit group_;  // PUT and UploadPart commits
     internal::Keyring keys_;
     int lock_fd_ = -1;
+    std::unique_ptr<internal::SharedClock> shared_clock_;  // set by open_local before any write
 
     std::shared_mutex maint_mu_;
     std::array<std::mutex, 256> stripes_;

@@ -254,7 +254,8 @@ Result<std::uint64_t> LocalStore::collect_garbage() {
         // below removes later, never a row without its file.
         for (std::size_t j = i; j < dead.size() && j < i + kTxnBatch; ++j) {
             if (dead[j].file) ::unlink(blob_path(dead[j].hash).c_str());
-            key_cache_.erase(dead[j].file_id);  // the key of data that is gone: wipe it
+            key_cache_.erase(dead[j].file_id);    // the key of data that is gone: wipe it
+            plain_cache_.erase(dead[j].file_id);  // and its plaintext
         }
     }
     MOAT_TRY(sweep_orphans());

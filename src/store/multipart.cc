@@ -53,6 +53,7 @@ Result<std::string> LocalStore::create_upload(std::string_view bucket, std::stri
         "INSERT INTO uploads(upload_id, bucket, key, initiated, attrs) VALUES(?, ?, ?, ?, ?)");
     s.bind(1, id).bind(2, bucket).bind(3, key).bind(4, internal::now_ns());
     s.bind_blob(5, internal::encode_attrs(attrs));
+    (*c)->no_names_changed();  // an upload is no version until Complete
     MOAT_TRY(s.run());
     return id;
 }
@@ -76,6 +77,7 @@ Result<PartInfo> LocalStore::put_part(std::string_view bucket, std::string_view 
     std::int64_t now = internal::now_ns();
     p.last_modified = internal::from_ns(now);
     MOAT_TRY(commit_blob(w, [&](Conn& c, std::int64_t blob) -> Result<void> {
+        c.no_names_changed();                               // a part is no version until Complete
         MOAT_TRY(upload_attrs(c, bucket, key, upload_id));  // not aborted meanwhile
         auto s = c.prepare(
             "INSERT OR REPLACE INTO parts(upload_id, number, blob, size, etag, mtime) "
@@ -90,6 +92,12 @@ Result<PartInfo> LocalStore::put_part(std::string_view bucket, std::string_view 
 Result<ObjectInfo> LocalStore::complete_upload(
     std::string_view bucket, std::string_view key, std::string_view upload_id,
     const std::vector<std::pair<int, std::string>>& parts) {
+    return complete_upload_if(bucket, key, upload_id, parts, {});
+}
+
+Result<ObjectInfo> LocalStore::complete_upload_if(
+    std::string_view bucket, std::string_view key, std::string_view upload_id,
+    const std::vector<std::pair<int, std::string>>& parts, const PutOptions& conditions) {
     if (parts.empty())
         return make_error(Errc::kInvalidArgument, "CompleteMultipartUpload names no parts");
     if (parts.size() > static_cast<std::size_t>(kMaxParts))
@@ -103,10 +111,12 @@ Result<ObjectInfo> LocalStore::complete_upload(
     if (!c) return c.error();
     Txn t(**c);
     MOAT_TRY(t.begin());
+    (*c)->changed_name(internal::name_hash(bucket, key));
     auto v = versioning_of(**c, bucket);
     if (!v) return v.error();
     auto attrs = upload_attrs(**c, bucket, key, upload_id);
     if (!attrs) return attrs.error();
+    MOAT_TRY(check_put_conditions(**c, bucket, key, conditions));
     struct Stored {
         std::int64_t blob;
         std::uint64_t size;
@@ -181,6 +191,7 @@ Result<void> LocalStore::abort_upload(std::string_view bucket, std::string_view 
     if (!c) return c.error();
     Txn t(**c);
     MOAT_TRY(t.begin());
+    (*c)->no_names_changed();  // the parts go, no version changes
     MOAT_TRY(versioning_of(**c, bucket));
     MOAT_TRY(upload_attrs(**c, bucket, key, upload_id));
     auto dp = (*c)->prepare("DELETE FROM parts WHERE upload_id = ?");

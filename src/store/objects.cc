@@ -26,6 +26,18 @@ std::string blob_key_aad(std::string_view hash_hex) {
     return "moat blob data key " + std::string(hash_hex);
 }
 
+// What PUT records: the request's attributes, with the checksums the body verified (an
+// aws-chunked trailer's is known only once the body has been read) replacing any of the same
+// algorithm, so each algorithm is recorded once.
+ObjectAttributes with_verified(const ObjectAttributes& sent, const Headers& verified) {
+    ObjectAttributes a = sent;
+    for (const auto& [algo, value] : verified) {
+        std::erase_if(a.checksums, [&](const auto& kv) { return kv.first == algo; });
+        a.checksums.emplace_back(algo, value);
+    }
+    return a;
+}
+
 }  // namespace
 
 std::string LocalStore::seal_data_key(std::string_view hash_hex, std::string_view key,
@@ -177,7 +189,8 @@ Result<ObjectInfo> LocalStore::find_version(Conn& c, std::string_view bucket, st
 // ---- writes ----------------------------------------------------------------------------------
 
 Result<void> LocalStore::commit_blob(
-    internal::BlobWriter& w, const std::function<Result<void>(Conn&, std::int64_t blob)>& commit) {
+    internal::BlobWriter& w, const std::function<Result<void>(Conn&, std::int64_t blob)>& commit,
+    bool* fresh) {
     std::string hash = internal::to_hex(w.sha256());
     std::shared_lock maint(maint_mu_);
     std::lock_guard stripe(stripes_[static_cast<unsigned char>(w.sha256()[0]) % stripes_.size()]);
@@ -237,7 +250,40 @@ Result<void> LocalStore::commit_blob(
         return commit(c, id);
     };
     if (auto r = group_.run(commit_in); !r) return undo(r.error());
+    if (fresh) *fresh = blob == 0;
     return {};
+}
+
+internal::Stamp LocalStore::stamp_of(std::size_t name_hash) {
+    auto& clock = pool_.clock();
+    return {clock.global.load(), clock.of(name_hash).load(), shared_clock_->others()};
+}
+
+// Exactly one count more on the name's stripe since `before`, and that one is this PUT's (its
+// transaction declared the name, and ended before we got here): no other writer of a name in
+// this stripe ended a transaction in between, so nothing newer can have been committed before
+// ours without its count showing. A writer that committed after ours counts later, which makes
+// the installed entry stale by the rules every entry follows.
+void LocalStore::install_written(const ObjectInfo& o, std::size_t name_hash, internal::Stamp before,
+                                 const internal::BlobWriter& w, std::int64_t blob) {
+    internal::Stamp now = stamp_of(name_hash);
+    if (now.global != before.global || now.foreign != before.foreign || now.name != before.name + 1)
+        return;
+    auto v = std::make_shared<internal::ResolvedVersion>();
+    v->info = o;
+    internal::BlobRef ref;
+    ref.hash_hex = o.sha256;
+    ref.size = o.size;
+    ref.file_id = w.file_id();
+    ref.data_key = w.data_key();
+    if (w.is_inline())
+        ref.inline_bytes = w.inline_bytes();
+    else
+        ref.path = blob_path(o.sha256);
+    v->refs.push_back(std::move(ref));
+    v->blobs.push_back(blob);
+    key_cache_.put(w.file_id(), w.data_key());
+    read_cache_.install(o.bucket, o.key, {}, now, std::move(v));
 }
 
 Result<ObjectInfo> LocalStore::put(std::string_view bucket, std::string_view key, BodySource& body,
@@ -256,27 +302,38 @@ Result<ObjectInfo> LocalStore::put(std::string_view bucket, std::string_view key
     nv.size = w.size();
     nv.etag = internal::to_hex(w.md5());
     nv.sha256 = internal::to_hex(w.sha256());
-    nv.attrs = internal::encode_attrs(opts.attrs);
+    ObjectAttributes attrs = with_verified(opts.attrs, body.verified_checksums());
+    nv.attrs = internal::encode_attrs(attrs);
     ObjectInfo o;
-    MOAT_TRY(commit_blob(w, [&](Conn& c, std::int64_t blob) -> Result<void> {
-        auto v = versioning_of(c, bucket);
-        if (!v) return v.error();
-        MOAT_TRY(check_put_conditions(c, bucket, key, opts));
-        nv.segments = {{blob, w.size()}};
-        std::int64_t now = internal::now_ns();
-        auto added = add_version(c, bucket, key, *v, nv, now);
-        if (!added) return added.error();
-        o.bucket = std::string(bucket);
-        o.key = std::string(key);
-        o.version_id = added->second;
-        o.is_latest = true;
-        o.size = nv.size;
-        o.last_modified = internal::from_ns(now);
-        o.etag = nv.etag;
-        o.sha256 = nv.sha256;
-        o.attrs = opts.attrs;
-        return {};
-    }));
+    const std::size_t name = internal::name_hash(bucket, key);
+    const internal::Stamp before = stamp_of(name);
+    std::int64_t blob_row = 0;
+    bool fresh = false;
+    MOAT_TRY(commit_blob(
+        w,
+        [&](Conn& c, std::int64_t blob) -> Result<void> {
+            c.changed_name(name);
+            blob_row = blob;
+            auto v = versioning_of(c, bucket);
+            if (!v) return v.error();
+            MOAT_TRY(check_put_conditions(c, bucket, key, opts));
+            nv.segments = {{blob, w.size()}};
+            std::int64_t now = internal::now_ns();
+            auto added = add_version(c, bucket, key, *v, nv, now);
+            if (!added) return added.error();
+            o.bucket = std::string(bucket);
+            o.key = std::string(key);
+            o.version_id = added->second;
+            o.is_latest = true;
+            o.size = nv.size;
+            o.last_modified = internal::from_ns(now);
+            o.etag = nv.etag;
+            o.sha256 = nv.sha256;
+            o.attrs = attrs;
+            return {};
+        },
+        &fresh));
+    if (fresh) install_written(o, name, before, w, blob_row);
     return o;
 }
 
@@ -287,6 +344,7 @@ Result<DeleteOutcome> LocalStore::remove(std::string_view bucket, std::string_vi
     if (!c) return c.error();
     Txn t(**c);
     MOAT_TRY(t.begin());
+    (*c)->changed_name(internal::name_hash(bucket, key));
     auto v = versioning_of(**c, bucket);
     if (!v) return v.error();
     DeleteOutcome out;
@@ -335,6 +393,7 @@ Result<ObjectInfo> LocalStore::copy(std::string_view src_bucket, std::string_vie
     if (!c) return c.error();
     Txn t(**c);
     MOAT_TRY(t.begin());
+    (*c)->changed_name(internal::name_hash(dst_bucket, dst_key));
     std::int64_t src_row = 0;
     auto src = find_version(**c, src_bucket, src_key, src_version, &src_row, false);
     if (!src) return src.error();
@@ -346,6 +405,8 @@ Result<ObjectInfo> LocalStore::copy(std::string_view src_bucket, std::string_vie
     nv.sha256 = src->sha256;
     nv.parts = src->parts;
     ObjectAttributes a = attrs ? *attrs : src->attrs;
+    // New metadata, same bytes: their checksums still hold.
+    if (attrs && a.checksums.empty()) a.checksums = src->attrs.checksums;
     nv.attrs = internal::encode_attrs(a);
     {
         // Blobs are shared, not copied: the new version names the same segments.

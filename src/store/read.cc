@@ -1,7 +1,9 @@
 // LocalStore: HEAD and GET of objects, the store's hot read path. A GET resolves the name to a
 // version record with its blobs' unsealed data keys (read_cache_, else one SQLite statement),
-// pins the blobs against garbage collection and decrypts chunks as the caller reads.
+// pins the blobs against garbage collection and decrypts chunks as the caller reads, or copies
+// a hot large blob's plaintext from plain_cache_.
 #include <algorithm>
+#include <cstring>
 
 #include "store/internal/crypto.h"
 #include "store/internal/names.h"
@@ -27,6 +29,7 @@ public:
             at += r.size;
         }
         readers_.resize(v_->refs.size());
+        plains_.resize(v_->refs.size());
     }
     ~SegmentReader() override { store_->unpin(v_->blobs); }
 
@@ -37,25 +40,69 @@ public:
         while (done < n && offset < v_->info.size) {
             auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
             std::size_t i = static_cast<std::size_t>(it - starts_.begin()) - 1;
-            if (!readers_[i]) {
-                auto r = internal::BlobReader::open(v_->refs[i]);  // v_ keeps the ref alive
+            if (!readers_[i] && !plains_[i]) MOAT_TRY(open_segment(i));
+            std::uint64_t at = offset - starts_[i];
+            std::size_t got = 0;
+            if (plains_[i]) {
+                const auto& p = *plains_[i];
+                got = static_cast<std::size_t>(std::min<std::uint64_t>(n - done, p.size() - at));
+                std::memcpy(buf + done, p.data() + at, got);
+            } else {
+                auto r = readers_[i]->read_at(at, buf + done, n - done);
                 if (!r) return r.error();
-                readers_[i] = std::move(*r);
+                got = *r;
             }
-            auto got = readers_[i]->read_at(offset - starts_[i], buf + done, n - done);
-            if (!got) return got.error();
-            if (*got == 0) break;  // a zero-length segment
-            done += *got;
-            offset += *got;
+            if (got == 0) break;  // a zero-length segment
+            done += got;
+            offset += got;
         }
         return done;
     }
 
 private:
+    // The whole plaintext of a blob, or null if any chunk fails (nothing unauthenticated kept).
+    static std::shared_ptr<internal::PlainCache::Plain> decrypt_whole(
+        const internal::BlobRef& ref) {
+        auto r = internal::BlobReader::open(ref);
+        if (!r) return nullptr;
+        auto p = std::make_shared<internal::PlainCache::Plain>(static_cast<std::size_t>(ref.size));
+        std::size_t at = 0;
+        while (at < p->size()) {
+            auto got = (*r)->read_at(at, p->data() + at, p->size() - at);
+            if (!got || *got == 0) return nullptr;
+            at += *got;
+        }
+        return p;
+    }
+
+    // A file blob's plaintext from the store's plain cache (or decrypted whole into it, when
+    // the cache admits it), else a reader that decrypts the chunks asked for.
+    Result<void> open_segment(std::size_t i) {
+        const internal::BlobRef& ref = v_->refs[i];  // v_ keeps the ref alive
+        internal::PlainCache& cache = store_->plain_cache();
+        if (!ref.path.empty()) {
+            if ((plains_[i] = cache.get(ref.file_id))) return {};
+            if (cache.admit(ref.file_id, ref.size)) {
+                if (auto p = decrypt_whole(ref)) {
+                    cache.put(ref.file_id, p);
+                    plains_[i] = std::move(p);
+                    return {};
+                }
+                // Damaged (or unreadable) somewhere: read it chunk by chunk as if uncached, so
+                // a range over intact chunks still works and the error names the chunk.
+            }
+        }
+        auto r = internal::BlobReader::open(ref);
+        if (!r) return r.error();
+        readers_[i] = std::move(*r);
+        return {};
+    }
+
     LocalStore* store_;
     std::shared_ptr<const internal::ResolvedVersion> v_;
     std::vector<std::uint64_t> starts_;
     std::vector<std::unique_ptr<internal::BlobReader>> readers_;
+    std::vector<std::shared_ptr<const internal::PlainCache::Plain>> plains_;
 };
 
 }  // namespace
@@ -80,7 +127,9 @@ void LocalStore::unpin(const std::vector<std::int64_t>& blobs) {
 Result<ObjectInfo> LocalStore::head(std::string_view bucket, std::string_view key,
                                     std::string_view version_id) {
     MOAT_TRY(internal::check_key(key));
-    if (auto v = read_cache_.get(bucket, key, version_id, pool_.writes())) return v->info;
+    if (auto v =
+            read_cache_.get(bucket, key, version_id, stamp_of(internal::name_hash(bucket, key))))
+        return v->info;
     auto c = pool_.lease();
     if (!c) return c.error();
     return find_version(**c, bucket, key, version_id, nullptr, false);
@@ -103,11 +152,11 @@ Result<std::unique_ptr<ObjectReader>> LocalStore::open_object(std::string_view b
 Result<std::shared_ptr<const internal::ResolvedVersion>> LocalStore::resolve(
     std::string_view bucket, std::string_view key, std::string_view version_id) {
     // Loaded before the read transaction starts: see read_cache.h for why that order matters.
-    std::uint64_t writes = pool_.writes();
-    if (auto v = read_cache_.get(bucket, key, version_id, writes)) return v;
+    internal::Stamp at = stamp_of(internal::name_hash(bucket, key));
+    if (auto v = read_cache_.get(bucket, key, version_id, at)) return v;
     auto v = resolve_from_db(bucket, key, version_id);
     if (!v) return v;
-    read_cache_.put(bucket, key, version_id, writes, *v);
+    read_cache_.put(bucket, key, version_id, at, *v);
     return v;
 }
 

@@ -27,6 +27,11 @@ struct StoreSettings {
     // Blob writes fail with kNoSpace once the file system would have less than this free, so
     // metadata (deletes, GC, SQLite's WAL) can still be written to recover from a full disk.
     std::uint64_t min_free_bytes = 64ull << 20;
+    // Decrypted plaintext of hot large (file) blobs kept in memory, so a popular object is not
+    // decrypted on every GET (internal/plain_cache.h says why that is acceptable): the byte
+    // budget and the largest object kept. A budget of 0 turns it off.
+    std::size_t plain_cache_bytes = 64u << 20;
+    std::size_t plain_cache_max_object = 8u << 20;
 };
 
 }  // namespace moat::store

@@ -70,7 +70,9 @@ struct ObjectAttributes {
     Headers user_meta;         // x-amz-meta-* with the prefix removed, names lower-cased
     Headers system_meta;       // cache-control, content-disposition, content-encoding,
                                // content-language, expires: as sent
-    Headers checksums;         // "crc32" | "crc32c" | "sha1" | "sha256" -> base64 value
+    Headers checksums;         // "crc32" | "crc32c" | "crc64nvme" | "sha1" | "sha256" -> base64
+                               // value of the whole object, as the client sent and the body
+                               // reader verified it (a copy keeps them: the bytes are the same)
 };
 
 struct ObjectInfo {
@@ -95,6 +97,11 @@ public:
     virtual ~BodySource() = default;
     // Up to n bytes into buf; 0 at the end of the body.
     virtual Result<std::size_t> read(char* buf, std::size_t n) = 0;
+    // The x-amz-checksum-* values the source verified over the whole body ("crc32" -> base64),
+    // asked once read() returned 0: a checksum sent as an aws-chunked trailer is known only
+    // then. put() records them with the version (ObjectAttributes::checksums, one per
+    // algorithm, replacing a value of the same algorithm in PutOptions::attrs).
+    virtual Headers verified_checksums() const { return {}; }
 };
 
 // Reads one version's plaintext, decrypting only the chunks a range needs.
@@ -263,6 +270,13 @@ public:
     virtual Result<ObjectInfo> complete_upload(
         std::string_view bucket, std::string_view key, std::string_view upload_id,
         const std::vector<std::pair<int, std::string>>& parts) = 0;
+    // complete_upload with PutObject's conditions (if_none_match_any, if_match_etag; the rest
+    // of `conditions` is not used) checked inside the commit, as put() does (store.md §1.5:
+    // CompleteMultipartUpload takes If-None-Match and If-Match). A failed condition leaves the
+    // upload and its parts as they were.
+    virtual Result<ObjectInfo> complete_upload_if(
+        std::string_view bucket, std::string_view key, std::string_view upload_id,
+        const std::vector<std::pair<int, std::string>>& parts, const PutOptions& conditions) = 0;
     virtual Result<void> abort_upload(std::string_view bucket, std::string_view key,
                                       std::string_view upload_id) = 0;
     virtual Result<std::vector<PartInfo>> list_parts(std::string_view bucket, std::string_view key,

@@ -452,6 +452,131 @@ TEST_F(S3HandlerTest, MultipartUpload) {
               "InvalidArgument");
 }
 
+// A checksum the client sent is stored with the version and returned by GET and HEAD only with
+// x-amz-checksum-mode: ENABLED, and not for a range (it covers the whole object).
+TEST_F(S3HandlerTest, ClientChecksumsAreStoredAndReturnedOnRequest) {
+    ASSERT_EQ(send("PUT", "/bkt").status, 200);
+    std::string data = "checksummed bytes";
+    std::string sha = digest_b64(data, EVP_sha256());
+    auto put = send("PUT", "/bkt/c", "", data, {{"x-amz-checksum-sha256", sha}});
+    ASSERT_EQ(put.status, 200) << put.body;
+    EXPECT_EQ(put.header("x-amz-checksum-sha256"), sha);
+    for (const char* m : {"GET", "HEAD"}) {
+        auto on = send(m, "/bkt/c", "", "", {{"x-amz-checksum-mode", "ENABLED"}});
+        EXPECT_EQ(on.status, 200) << m;
+        EXPECT_EQ(on.header("x-amz-checksum-sha256"), sha) << m;
+        EXPECT_EQ(on.header("x-amz-checksum-type"), "FULL_OBJECT") << m;
+        EXPECT_EQ(send(m, "/bkt/c").header("x-amz-checksum-sha256"), "") << m;
+    }
+    auto range =
+        send("GET", "/bkt/c", "", "", {{"x-amz-checksum-mode", "ENABLED"}, {"range", "bytes=0-3"}});
+    EXPECT_EQ(range.status, 206);
+    EXPECT_EQ(range.header("x-amz-checksum-sha256"), "");
+    // A wrong value stores nothing; a copy (even with new metadata) keeps the bytes' checksum.
+    EXPECT_EQ(send("PUT", "/bkt/bad", "", data,
+                   {{"x-amz-checksum-sha256", digest_b64("other", EVP_sha256())}})
+                  .code(),
+              "BadDigest");
+    EXPECT_EQ(send("HEAD", "/bkt/bad").status, 404);
+    ASSERT_EQ(send("PUT", "/bkt/c2", "", "",
+                   {{"x-amz-copy-source", "/bkt/c"}, {"x-amz-metadata-directive", "REPLACE"}})
+                  .status,
+              200);
+    EXPECT_EQ(send("HEAD", "/bkt/c2", "", "", {{"x-amz-checksum-mode", "ENABLED"}})
+                  .header("x-amz-checksum-sha256"),
+              sha);
+}
+
+// PutObject If-Match: the current ETag writes, a stale one is 412 PreconditionFailed, a missing
+// key 404 NoSuchKey (store.md §1.5, s3-tests test_put_object_if_match).
+TEST_F(S3HandlerTest, PutIfMatch) {
+    ASSERT_EQ(send("PUT", "/bkt").status, 200);
+    auto one = send("PUT", "/bkt/k", "", "one");
+    ASSERT_EQ(one.status, 200);
+    auto two = send("PUT", "/bkt/k", "", "two", {{"if-match", one.header("etag")}});
+    EXPECT_EQ(two.status, 200) << two.body;
+    auto stale = send("PUT", "/bkt/k", "", "three", {{"if-match", one.header("etag")}});
+    EXPECT_EQ(stale.status, 412);
+    EXPECT_EQ(stale.code(), "PreconditionFailed");
+    EXPECT_EQ(send("GET", "/bkt/k").body, "two");
+    auto missing = send("PUT", "/bkt/nope", "", "x", {{"if-match", one.header("etag")}});
+    EXPECT_EQ(missing.status, 404);
+    EXPECT_EQ(missing.code(), "NoSuchKey");
+    EXPECT_EQ(send("HEAD", "/bkt/nope").status, 404);
+}
+
+// CompleteMultipartUpload honours If-None-Match: * and If-Match inside the store's commit; a
+// failed condition keeps the upload, so the client may retry or abort.
+TEST_F(S3HandlerTest, CompleteMultipartUploadConditions) {
+    ASSERT_EQ(send("PUT", "/bkt").status, 200);
+    auto existing = send("PUT", "/bkt/mp", "", "old");
+    ASSERT_EQ(existing.status, 200);
+    auto upload = [&]() {
+        auto init = send("POST", "/bkt/mp", "uploads");
+        std::string id(parse_xml(init.body)->child_text("UploadId"));
+        auto p = send("PUT", "/bkt/mp", "partNumber=1&uploadId=" + id, "new");
+        std::string doc = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" +
+                          p.header("etag") + "</ETag></Part></CompleteMultipartUpload>";
+        return std::make_pair(id, doc);
+    };
+    auto [id, doc] = upload();
+    auto refused = send("POST", "/bkt/mp", "uploadId=" + id, doc, {{"if-none-match", "*"}});
+    EXPECT_EQ(refused.status, 412);
+    EXPECT_EQ(refused.code(), "PreconditionFailed");
+    EXPECT_EQ(send("GET", "/bkt/mp").body, "old");
+    EXPECT_EQ(send("POST", "/bkt/mp", "uploadId=" + id, doc, {{"if-match", "\"0123\""}}).status,
+              412);
+    auto done =
+        send("POST", "/bkt/mp", "uploadId=" + id, doc, {{"if-match", existing.header("etag")}});
+    EXPECT_EQ(done.status, 200) << done.body;
+    EXPECT_EQ(send("GET", "/bkt/mp").body, "new");
+
+    auto [id2, doc2] = upload();
+    EXPECT_EQ(send("POST", "/bkt/other", "uploadId=" + id2, doc2, {{"if-match", "\"x\""}}).code(),
+              "NoSuchUpload");
+    EXPECT_EQ(send("POST", "/bkt/mp", "uploadId=" + id2, doc2, {{"if-none-match", "\"x\""}}).code(),
+              "NotImplemented");
+    EXPECT_EQ(send("POST", "/bkt/mp", "uploadId=" + id2, doc2).status, 200);
+    auto [id3, doc3] = upload();
+    ASSERT_EQ(send("DELETE", "/bkt/mp").status, 204);
+    EXPECT_EQ(send("POST", "/bkt/mp", "uploadId=" + id3, doc3, {{"if-match", "\"x\""}}).code(),
+              "NoSuchKey");
+    EXPECT_EQ(send("POST", "/bkt/mp", "uploadId=" + id3, doc3, {{"if-none-match", "*"}}).status,
+              200);
+}
+
+// UploadPartCopy: the whole source or an inclusive byte range within it becomes a part.
+TEST_F(S3HandlerTest, UploadPartCopyWholeAndRange) {
+    ASSERT_EQ(send("PUT", "/bkt").status, 200);
+    std::string src(6 << 20, '\0');
+    for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<char>(i * 7 + i / 4096);
+    ASSERT_EQ(send("PUT", "/bkt/src", "", src).status, 200);
+    auto init = send("POST", "/bkt/dst", "uploads");
+    std::string id(parse_xml(init.body)->child_text("UploadId"));
+    auto p1 = send("PUT", "/bkt/dst", "partNumber=1&uploadId=" + id, "",
+                   {{"x-amz-copy-source", "/bkt/src"}});
+    ASSERT_EQ(p1.status, 200) << p1.body;
+    EXPECT_NE(p1.body.find("&quot;" + md5_hex(src) + "&quot;"), std::string::npos) << p1.body;
+    auto p2 = send("PUT", "/bkt/dst", "partNumber=2&uploadId=" + id, "",
+                   {{"x-amz-copy-source", "bkt/src"}, {"x-amz-copy-source-range", "bytes=10-19"}});
+    ASSERT_EQ(p2.status, 200) << p2.body;
+    EXPECT_NE(p2.body.find(md5_hex(src.substr(10, 10))), std::string::npos) << p2.body;
+    for (const char* bad : {"bytes=0-6291456", "bytes=5-4", "bytes=-10", "bytes=3-", "10-19"}) {
+        auto r = send("PUT", "/bkt/dst", "partNumber=3&uploadId=" + id, "",
+                      {{"x-amz-copy-source", "/bkt/src"}, {"x-amz-copy-source-range", bad}});
+        EXPECT_TRUE(r.code() == "InvalidRange" || r.code() == "InvalidArgument") << bad << r.body;
+    }
+    EXPECT_EQ(send("PUT", "/bkt/dst", "partNumber=3&uploadId=" + id, "",
+                   {{"x-amz-copy-source", "/bkt/nope"}})
+                  .code(),
+              "NoSuchKey");
+    std::string doc = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"" +
+                      md5_hex(src) + "\"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>\"" +
+                      md5_hex(src.substr(10, 10)) + "\"</ETag></Part></CompleteMultipartUpload>";
+    ASSERT_EQ(send("POST", "/bkt/dst", "uploadId=" + id, doc).status, 200);
+    EXPECT_EQ(send("GET", "/bkt/dst").body, src + src.substr(10, 10));
+}
+
 TEST_F(S3HandlerTest, DeleteObjectsAndBadXml) {
     ASSERT_EQ(send("PUT", "/bkt").status, 200);
     for (const char* k : {"x1", "x2", "x3"})

@@ -246,6 +246,35 @@ TEST_F(ObjectsTest, BucketNamesFollowS3Rules) {
     EXPECT_TRUE(store_->create_bucket(std::string(63, 'a')));
 }
 
+// A body that verified checksums of its own (an aws-chunked trailer, known only at the end).
+class VerifiedBody : public StringBody {
+public:
+    VerifiedBody(std::string data, Headers verified)
+        : StringBody(std::move(data)), verified_(std::move(verified)) {}
+    Headers verified_checksums() const override { return verified_; }
+
+private:
+    Headers verified_;
+};
+
+TEST_F(ObjectsTest, ChecksumsTheBodyVerifiedAreStoredOncePerAlgorithm) {
+    PutOptions o;
+    o.attrs.checksums = {{"crc32", "announced"}, {"sha1", "header-sha1"}};
+    VerifiedBody b("data", {{"crc32", "verified"}, {"crc64nvme", "trailer"}});
+    auto put = store_->put("bk1", "k", b, o);
+    ASSERT_TRUE(put) << put.error().detail;
+    Headers want = {{"sha1", "header-sha1"}, {"crc32", "verified"}, {"crc64nvme", "trailer"}};
+    EXPECT_EQ(put->attrs.checksums, want);
+    EXPECT_EQ(store_->head("bk1", "k")->attrs.checksums, want);
+    // Same bytes under new metadata: the checksums still describe them.
+    ObjectAttributes replaced;
+    replaced.content_type = "text/plain";
+    auto cp = store_->copy("bk1", "k", "", "bk1", "k2", replaced);
+    ASSERT_TRUE(cp);
+    EXPECT_EQ(store_->head("bk1", "k2")->attrs.checksums, want);
+    EXPECT_EQ(store_->head("bk1", "k2")->attrs.content_type, "text/plain");
+}
+
 TEST(StoreOpen, DefaultBucketsOnceWithTheirRules) {
     testing::TempDir dir;
     auto s = testing::settings_for(dir.path());

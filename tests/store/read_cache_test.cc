@@ -1,10 +1,12 @@
 // The GET path's caches: ReadCache and KeyCache on their own, then through LocalStore (a write
-// of any kind retires cached versions; GC wipes the data keys of what it removed; rotation and
-// overwrites never serve stale bytes), and BlobReader's whole-chunk reads into the caller's
-// buffer.
+// retires the cached versions of the name it changed, a PUT installs its own, another process's
+// writes retire everything; GC wipes the data keys of what it removed; rotation and overwrites
+// never serve stale bytes), and BlobReader's whole-chunk reads into the caller's buffer.
 #include "store/internal/read_cache.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
@@ -32,61 +34,89 @@ std::shared_ptr<const ResolvedVersion> version(std::string etag, std::size_t inl
     return v;
 }
 
-// A name is kept on its second offer.
-void put2(ReadCache& c, std::string_view b, std::string_view k, std::string_view vid,
-          std::uint64_t writes, const std::shared_ptr<const ResolvedVersion>& v) {
-    c.put(b, k, vid, writes, v);
-    c.put(b, k, vid, writes, v);
+using internal::Stamp;
+
+Stamp at(std::uint64_t name, std::uint64_t global = 0, std::uint64_t foreign = 0) {
+    return Stamp{global, name, foreign};
 }
 
-TEST(ReadCache, ServesOnlyAtTheWriteCountItWasFilledAt) {
+// A name is kept on its second offer.
+void put2(ReadCache& c, std::string_view b, std::string_view k, std::string_view vid, Stamp s,
+          const std::shared_ptr<const ResolvedVersion>& v) {
+    c.put(b, k, vid, s, v);
+    c.put(b, k, vid, s, v);
+}
+
+TEST(ReadCache, ServesOnlyAtTheStampItWasFilledAt) {
     ReadCache c(100, 1 << 20);
-    c.put("b", "k", "", 5, version("e5"));
-    EXPECT_FALSE(c.get("b", "k", "", 5));  // a name is kept the second time it is offered
-    c.put("b", "k", "", 5, version("e5"));
-    ASSERT_TRUE(c.get("b", "k", "", 5));
-    EXPECT_EQ(c.get("b", "k", "", 5)->info.etag, "e5");
-    EXPECT_FALSE(c.get("b", "k", "v1", 5));  // a named version is another entry
-    EXPECT_FALSE(c.get("b", "k2", "", 5));
-    EXPECT_FALSE(c.get("b", "k", "", 6));  // a write ended since: everything retires
+    c.put("b", "k", "", at(5), version("e5"));
+    EXPECT_FALSE(c.get("b", "k", "", at(5)));  // a name is kept the second time it is offered
+    c.put("b", "k", "", at(5), version("e5"));
+    ASSERT_TRUE(c.get("b", "k", "", at(5)));
+    EXPECT_EQ(c.get("b", "k", "", at(5))->info.etag, "e5");
+    EXPECT_FALSE(c.get("b", "k", "v1", at(5)));  // a named version is another entry
+    EXPECT_FALSE(c.get("b", "k2", "", at(5)));
+    EXPECT_FALSE(c.get("b", "k", "", at(6)));  // a write of the name ended since: dropped
     EXPECT_EQ(c.size(), 0u);
-    EXPECT_FALSE(c.get("b", "k", "", 5));
-    c.put("b", "k", "", 5, version("old"));  // read before that write: may be stale, dropped
-    c.put("b", "k", "", 5, version("old"));
-    EXPECT_FALSE(c.get("b", "k", "", 6));
-    c.put("b", "k", "", 6, version("e6"));
-    c.put("b", "k", "", 6, version("e6"));
-    EXPECT_EQ(c.get("b", "k", "", 6)->info.etag, "e6");
+    EXPECT_FALSE(c.get("b", "k", "", at(5)));
+    put2(c, "b", "k", "", at(5), version("old"));  // read before that write: never served
+    EXPECT_FALSE(c.get("b", "k", "", at(6)));
+    put2(c, "b", "k", "", at(6), version("e6"));
+    EXPECT_EQ(c.get("b", "k", "", at(6))->info.etag, "e6");
+    // Any other count moving retires it as well.
+    EXPECT_FALSE(c.get("b", "k", "", at(6, 1)));
+    put2(c, "b", "k", "", at(6, 1), version("g"));
+    EXPECT_FALSE(c.get("b", "k", "", at(6, 1, 1)));
+}
+
+TEST(ReadCache, InstallKeepsAtOnceAndReadersDoNotReplaceIt) {
+    ReadCache c(100, 1 << 20);
+    c.install("b", "k", "", at(2), version("written"));
+    ASSERT_TRUE(c.get("b", "k", "", at(2)));
+    // A reader that looked before the install offers what it read: the installed one stays.
+    put2(c, "b", "k", "", at(1), version("read"));
+    EXPECT_EQ(c.get("b", "k", "", at(2))->info.etag, "written");
+    c.install("b", "k", "", at(3), version("newer"));
+    // A reader whose counts predate the install is not served it, and does not drop it.
+    EXPECT_FALSE(c.get("b", "k", "", at(2)));
+    EXPECT_EQ(c.get("b", "k", "", at(3))->info.etag, "newer");
+    EXPECT_EQ(c.size(), 1u);
 }
 
 TEST(ReadCache, NamesCannotCollide) {
     ReadCache c(100, 1 << 20);
-    put2(c, "b", std::string("k\0x", 3), "", 1, version("a"));
-    EXPECT_TRUE(c.get("b", std::string("k\0x", 3), "", 1));
-    EXPECT_FALSE(c.get("b", "k", std::string("\0x", 2), 1));
-    EXPECT_FALSE(c.get("bk", "", "", 1));
-    put2(c, "b", "k", "v", 1, version("b"));
-    EXPECT_FALSE(c.get("b", "kv", "", 1));
+    put2(c, "b", std::string("k\0x", 3), "", at(1), version("a"));
+    EXPECT_TRUE(c.get("b", std::string("k\0x", 3), "", at(1)));
+    EXPECT_FALSE(c.get("b", "k", std::string("\0x", 2), at(1)));
+    EXPECT_FALSE(c.get("bk", "", "", at(1)));
+    put2(c, "b", "k", "v", at(1), version("b"));
+    EXPECT_FALSE(c.get("b", "kv", "", at(1)));
 }
 
 TEST(ReadCache, EvictsLeastRecentlyUsedByCountAndBytes) {
     ReadCache c(3, 1 << 20);
-    put2(c, "b", "1", "", 0, version("1"));
-    put2(c, "b", "2", "", 0, version("2"));
-    put2(c, "b", "3", "", 0, version("3"));
-    ASSERT_TRUE(c.get("b", "1", "", 0));  // 1 is now the most recent
-    put2(c, "b", "4", "", 0, version("4"));
+    put2(c, "b", "1", "", at(0), version("1"));
+    put2(c, "b", "2", "", at(0), version("2"));
+    put2(c, "b", "3", "", at(0), version("3"));
+    ASSERT_TRUE(c.get("b", "1", "", at(0)));  // 1 is now the most recent
+    put2(c, "b", "4", "", at(0), version("4"));
     EXPECT_EQ(c.size(), 3u);
-    EXPECT_FALSE(c.get("b", "2", "", 0));
-    EXPECT_TRUE(c.get("b", "1", "", 0));
-    EXPECT_TRUE(c.get("b", "4", "", 0));
+    EXPECT_FALSE(c.get("b", "2", "", at(0)));
+    EXPECT_TRUE(c.get("b", "1", "", at(0)));
+    EXPECT_TRUE(c.get("b", "4", "", at(0)));
 
     ReadCache small(100, 80000);
-    put2(small, "b", "big", "", 0, version("x", 20000));  // over max_bytes / 8: not kept
-    EXPECT_FALSE(small.get("b", "big", "", 0));
-    for (int i = 0; i < 20; ++i) put2(small, "b", std::to_string(i), "", 0, version("x", 8000));
+    put2(small, "b", "big", "", at(0), version("x", 20000));  // over max_bytes / 8: not kept
+    EXPECT_FALSE(small.get("b", "big", "", at(0)));
+    for (int i = 0; i < 20; ++i) put2(small, "b", std::to_string(i), "", at(0), version("x", 8000));
     EXPECT_LT(small.size(), 10u);  // the byte budget, not the entry limit, bounds it
-    EXPECT_TRUE(small.get("b", "19", "", 0));
+    EXPECT_TRUE(small.get("b", "19", "", at(0)));
+
+    // A large cache is sharded; its bounds still hold overall.
+    ReadCache big(2048, 1 << 30);
+    for (int i = 0; i < 5000; ++i) put2(big, "b", std::to_string(i), "", at(0), version("x"));
+    EXPECT_LE(big.size(), 2048u);
+    EXPECT_GT(big.size(), 1500u);
 }
 
 TEST(KeyCache, BoundedLruWithErase) {
@@ -118,17 +148,111 @@ protected:
 };
 
 TEST_F(ReadPathTest, RepeatedGetsAreServedFromTheCache) {
-    put_ok(*store_, "bkt", "small", "hello");
-    EXPECT_EQ(store_->cached_versions(), 0u);
+    // Written by copy (not installed): a reader's name is kept on its second read.
+    put_ok(*store_, "bkt", "src", "hello");
+    ASSERT_TRUE(store_->copy("bkt", "src", "", "bkt", "small", std::nullopt));
+    std::size_t before = store_->cached_versions();
     EXPECT_EQ(*read_all(*store_, "bkt", "small"), "hello");
-    EXPECT_EQ(store_->cached_versions(), 0u);  // kept on the second read
+    EXPECT_EQ(store_->cached_versions(), before);  // kept on the second read
     EXPECT_EQ(*read_all(*store_, "bkt", "small"), "hello");
-    EXPECT_EQ(store_->cached_versions(), 1u);
+    EXPECT_EQ(store_->cached_versions(), before + 1);
+    std::uint64_t hits = store_->version_cache_hits();
     EXPECT_EQ(*read_all(*store_, "bkt", "small"), "hello");
     auto h = store_->head("bkt", "small");
     ASSERT_TRUE(h);
     EXPECT_EQ(h->size, 5u);
-    EXPECT_EQ(store_->cached_versions(), 1u);
+    EXPECT_EQ(store_->version_cache_hits(), hits + 2);
+}
+
+// A PUT installs what it wrote (first GET is a hit); writing one name leaves the others cached;
+// a write that names no key (set_versioning here) retires everything.
+TEST_F(ReadPathTest, WritesRetireOnlyTheirOwnNames) {
+    std::string big = testing::random_data(200000, 4);
+    put_ok(*store_, "bkt", "a", "alpha");
+    put_ok(*store_, "bkt", "big", big);
+    std::uint64_t hits = store_->version_cache_hits();
+    EXPECT_EQ(*read_all(*store_, "bkt", "a"), "alpha");
+    EXPECT_EQ(*read_all(*store_, "bkt", "big"), big);
+    EXPECT_EQ(store_->version_cache_hits(), hits + 2);  // installed by the PUTs
+    put_ok(*store_, "bkt", "b", "beta");
+    ASSERT_TRUE(store_->remove("bkt", "c"));
+    ASSERT_TRUE(store_->copy("bkt", "a", "", "bkt", "d", std::nullopt));
+    EXPECT_EQ(*read_all(*store_, "bkt", "a"), "alpha");
+    EXPECT_EQ(*read_all(*store_, "bkt", "big"), big);
+    EXPECT_EQ(*read_all(*store_, "bkt", "b"), "beta");
+    EXPECT_EQ(store_->version_cache_hits(), hits + 5);
+    // The same bytes again dedupe onto the existing blob: correct, just not installed.
+    put_ok(*store_, "bkt", "a2", "alpha");
+    EXPECT_EQ(*read_all(*store_, "bkt", "a2"), "alpha");
+    ASSERT_TRUE(store_->set_versioning("bkt", Versioning::kEnabled));
+    hits = store_->version_cache_hits();
+    EXPECT_EQ(*read_all(*store_, "bkt", "a"), "alpha");
+    EXPECT_EQ(store_->version_cache_hits(), hits);
+}
+
+// Several writers of one name at once: whatever order their commits and their cache installs
+// interleave in, the cached answer is the committed latest (what a fresh store reads).
+TEST_F(ReadPathTest, RacingWritersOfOneNameLeaveTheLatestCached) {
+    for (int round = 0; round < 10; ++round) {
+        std::vector<std::thread> ts;
+        for (int t = 0; t < 4; ++t)
+            ts.emplace_back([&, t] {
+                for (int i = 0; i < 8; ++i)
+                    put_ok(*store_, "bkt", "n", std::to_string(round * 100 + t * 10 + i));
+            });
+        for (auto& t : ts) t.join();
+        auto fresh = LocalStore::open_local(testing::settings_for(dir_.path()));
+        ASSERT_TRUE(fresh) << fresh.error().detail;
+        auto want = read_all(**fresh, "bkt", "n");
+        ASSERT_TRUE(want);
+        EXPECT_EQ(*read_all(*store_, "bkt", "n"), *want) << "round " << round;
+        EXPECT_EQ(store_->head("bkt", "n")->etag, (*fresh)->head("bkt", "n")->etag);
+    }
+}
+
+// Another process's writes (a second store object on the same folder stands for one; a forked
+// child is one) retire what this process cached, though they name no key here.
+TEST_F(ReadPathTest, OtherProcessesWritesAreSeen) {
+    put_ok(*store_, "bkt", "k", "mine");
+    ASSERT_EQ(*read_all(*store_, "bkt", "k"), "mine");
+    ASSERT_EQ(*read_all(*store_, "bkt", "k"), "mine");
+    auto other = LocalStore::open_local(testing::settings_for(dir_.path()));
+    ASSERT_TRUE(other) << other.error().detail;
+    put_ok(**other, "bkt", "k", "theirs");
+    EXPECT_EQ(*read_all(*store_, "bkt", "k"), "theirs");
+    EXPECT_EQ(store_->head("bkt", "k")->size, 6u);
+    ASSERT_EQ(*read_all(*store_, "bkt", "k"), "theirs");  // cached again
+    ASSERT_TRUE((*other)->remove("bkt", "k"));
+    EXPECT_FALSE(store_->open_object("bkt", "k"));
+    other->reset();
+
+    // A real second process: this test binary again, running only ReadPathChild below (a
+    // plain fork would carry SQLite's per-process lock bookkeeping into the child).
+    put_ok(*store_, "bkt", "k", "before");
+    ASSERT_EQ(*read_all(*store_, "bkt", "k"), "before");
+    ASSERT_EQ(*read_all(*store_, "bkt", "k"), "before");
+    std::string env = "MOAT_STORE_CHILD_DIR=" + dir_.path();
+    char* envp[] = {env.data(), nullptr};
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::execle("/proc/self/exe", "moat_store_test", "--gtest_filter=ReadPathChild.*",
+                 static_cast<char*>(nullptr), envp);
+        ::_exit(127);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_EQ(*read_all(*store_, "bkt", "k"), "from the child");
+}
+
+// The child process of OtherProcessesWritesAreSeen: one PUT into the folder it is given.
+TEST(ReadPathChild, PutsOneObject) {
+    const char* dir = std::getenv("MOAT_STORE_CHILD_DIR");
+    if (!dir) GTEST_SKIP() << "runs as the child of ReadPathTest.OtherProcessesWritesAreSeen";
+    auto st = LocalStore::open_local(testing::settings_for(dir));
+    ASSERT_TRUE(st) << st.error().detail;
+    put_ok(**st, "bkt", "k", "from the child");
 }
 
 TEST_F(ReadPathTest, OverwriteDeleteAndCopyAreSeenAtOnce) {
@@ -196,8 +320,9 @@ TEST_F(ReadPathTest, RotateKeyThenGetStillWorks) {
     ASSERT_EQ(store_->cached_versions(), 2u);
     auto n = store_->rotate_master_key();
     ASSERT_TRUE(n) << n.error().detail;
+    std::uint64_t hits = store_->version_cache_hits();
     ASSERT_TRUE(store_->head("bkt", "big"));  // the rotation's commit retired the cache
-    EXPECT_EQ(store_->cached_versions(), 0u);
+    EXPECT_EQ(store_->version_cache_hits(), hits);
     EXPECT_EQ(*read_all(*store_, "bkt", "big"), big);
     EXPECT_EQ(*read_all(*store_, "bkt", "small"), "tiny");
     // And from a fresh process, where nothing is cached: the re-sealed keys open.

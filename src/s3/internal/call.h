@@ -62,6 +62,7 @@ class TrackedBody : public store::BodySource {
 public:
     explicit TrackedBody(store::BodySource& inner) : inner_(inner) {}
     Result<std::size_t> read(char* buf, std::size_t n) override;
+    store::Headers verified_checksums() const override { return inner_.verified_checksums(); }
     const std::optional<Error>& error() const { return error_; }
     std::uint64_t bytes() const { return bytes_; }
     // The error to answer with after the store call failed with `store_error`.

@@ -67,7 +67,7 @@ std::string Stmt::text(int col) const {
 }
 
 Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, int busy_timeout_ms,
-                                         std::atomic<std::uint64_t>* writes) {
+                                         WriteClock* clock) {
     sqlite3* db = nullptr;
     // NOMUTEX: a Conn is leased to one thread at a time, so SQLite's own mutex is dead weight.
     int rc =
@@ -78,7 +78,7 @@ Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, int busy_timeo
         sqlite3_close_v2(db);
         return e;
     }
-    std::unique_ptr<Conn> c(new Conn(db, writes));
+    std::unique_ptr<Conn> c(new Conn(db, clock));
     sqlite3_busy_timeout(db, busy_timeout_ms);
     // WAL: readers never block the writer. synchronous=FULL: in WAL mode NORMAL may lose the
     // last commits on power loss, and an acknowledged PUT must survive it (store.h contract).
@@ -121,12 +121,24 @@ Stmt Conn::prepare(const char* sql) {
 
 // Outside a transaction (autocommit again) with more changed rows than last time: a write
 // transaction just ended. sqlite3_total_changes64 counts only this connection's changes.
+// A transaction that declared the names it changed counts only their stripes.
 void Conn::statement_done() {
-    if (!writes_ || !sqlite3_get_autocommit(db_)) return;
+    if (!clock_ || !sqlite3_get_autocommit(db_)) return;
     std::int64_t total = sqlite3_total_changes64(db_);
-    if (total == seen_changes_) return;
-    seen_changes_ = total;
-    writes_->fetch_add(1);
+    if (total != seen_changes_) {
+        seen_changes_ = total;
+        if (clock_->shared) clock_->shared->fetch_add(1);
+        if (!declared_) {
+            clock_->global.fetch_add(1);
+        } else {
+            // One count per declaration, not per stripe: two PUTs of one name in one group
+            // commit must leave a count of two, so neither takes the name's count as its own
+            // alone (LocalStore::install_written).
+            for (auto h : changed_) clock_->of(h).fetch_add(1);
+        }
+    }
+    declared_ = false;
+    changed_.clear();
 }
 
 Lease::~Lease() {
@@ -142,12 +154,13 @@ Result<Lease> Pool::lease() {
             return Lease(this, std::move(c));
         }
     }
-    auto c = Conn::open(path_, busy_, &writes_);
+    auto c = Conn::open(path_, busy_, &clock_);
     if (!c) return c.error();
     return Lease(this, std::move(*c));
 }
 
 void Pool::give_back(std::unique_ptr<Conn> c) {
+    c->reset_declarations();
     std::lock_guard lock(mu_);
     if (idle_.size() < 32) idle_.push_back(std::move(c));
 }

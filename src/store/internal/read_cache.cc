@@ -1,5 +1,7 @@
 #include "store/internal/read_cache.h"
 
+#include <algorithm>
+
 namespace moat::store::internal {
 namespace {
 
@@ -12,6 +14,11 @@ std::string cache_name(std::string_view bucket, std::string_view key, std::strin
 
 }  // namespace
 
+std::size_t name_hash(std::string_view bucket, std::string_view key) {
+    std::size_t h = std::hash<std::string_view>()(bucket);
+    return h * 31 + std::hash<std::string_view>()(key);
+}
+
 std::size_t ResolvedVersion::bytes() const {
     std::size_t n = sizeof(*this) + info.key.size() + info.bucket.size() + 256;
     for (const auto& [k, v] : info.attrs.user_meta) n += k.size() + v.size() + 64;
@@ -20,68 +27,99 @@ std::size_t ResolvedVersion::bytes() const {
     return n + blobs.size() * sizeof(std::int64_t);
 }
 
+ReadCache::ReadCache(std::size_t max_entries, std::size_t max_bytes)
+    : shards_(max_entries >= 64 * kMaxShards ? kMaxShards : 1),
+      shard_entries_(max_entries / shards_),
+      shard_bytes_(max_bytes / shards_),
+      max_entry_bytes_(std::min(max_bytes / 8, shard_bytes_)),
+      shard_(new Shard[shards_]) {}
+
+ReadCache::Shard& ReadCache::shard_of(std::string_view bucket, std::string_view key) {
+    return shard_[name_hash(bucket, key) % shards_];
+}
+
+void ReadCache::Shard::drop(std::list<Entry>::iterator it) {
+    index.erase(it->name);  // before the node its key views dies
+    bytes -= it->bytes;
+    lru.erase(it);
+}
+
 std::shared_ptr<const ResolvedVersion> ReadCache::get(std::string_view bucket, std::string_view key,
-                                                      std::string_view version_id,
-                                                      std::uint64_t writes) {
+                                                      std::string_view version_id, Stamp now) {
     std::string name = cache_name(bucket, key, version_id);
-    std::lock_guard lock(mu_);
-    if (writes != writes_) {
-        if (writes > writes_) {  // everything here predates a write
-            clear_locked();
-            writes_ = writes;
-        }
+    Shard& s = shard_of(bucket, key);
+    std::lock_guard lock(s.mu);
+    auto it = s.index.find(name);
+    if (it == s.index.end()) return nullptr;
+    const Stamp& at = it->second->stamp;
+    if (!(at == now)) {
+        // A write of this name (or a global one) ended since: stale, dropped. (An entry with a
+        // count above `now` was installed by a writer after this reader loaded its counts: it
+        // is newer than what the reader may see, so it stays for later readers.)
+        if (at.global <= now.global && at.name <= now.name && at.foreign <= now.foreign)
+            s.drop(it->second);
         return nullptr;
     }
-    auto it = index_.find(name);
-    if (it == index_.end()) return nullptr;
-    lru_.splice(lru_.begin(), lru_, it->second);
+    s.lru.splice(s.lru.begin(), s.lru, it->second);
+    ++s.hits;
     return it->second->v;
 }
 
 void ReadCache::put(std::string_view bucket, std::string_view key, std::string_view version_id,
-                    std::uint64_t writes, std::shared_ptr<const ResolvedVersion> v) {
+                    Stamp at, std::shared_ptr<const ResolvedVersion> v) {
+    keep(bucket, key, version_id, at, std::move(v), false);
+}
+
+void ReadCache::install(std::string_view bucket, std::string_view key, std::string_view version_id,
+                        Stamp at, std::shared_ptr<const ResolvedVersion> v) {
+    keep(bucket, key, version_id, at, std::move(v), true);
+}
+
+void ReadCache::keep(std::string_view bucket, std::string_view key, std::string_view version_id,
+                     Stamp at, std::shared_ptr<const ResolvedVersion> v, bool admit_now) {
     std::size_t bytes = v->bytes();
-    if (max_entries_ == 0 || bytes > max_bytes_ / 8) return;  // a few huge ones would churn it
+    // A few huge ones would churn it.
+    if (shard_entries_ == 0 || bytes > max_entry_bytes_) return;
     std::string name = cache_name(bucket, key, version_id);
+    Shard& s = shard_of(bucket, key);
     std::size_t h = std::hash<std::string>()(name);
-    std::lock_guard lock(mu_);
-    if (writes < writes_) return;
-    if (writes > writes_) {
-        clear_locked();
-        writes_ = writes;
-    }
-    // First offer: remember the name only. (A hash collision merely admits a name early.)
-    if (seen_.erase(h) == 0) {
-        if (seen_.size() >= 4 * max_entries_) seen_.clear();
-        seen_.insert(h);
+    std::lock_guard lock(s.mu);
+    // A reader's first offer: remember the name only. (A hash collision merely admits a name
+    // early.)
+    if (!admit_now && s.seen.erase(h) == 0) {
+        if (s.seen.size() >= 4 * shard_entries_) s.seen.clear();
+        s.seen.insert(h);
         return;
     }
-    if (auto it = index_.find(name); it != index_.end()) {
-        auto node = it->second;
-        index_.erase(it);  // before the node its key views dies
-        bytes_ -= node->bytes;
-        lru_.erase(node);
+    if (auto it = s.index.find(name); it != s.index.end()) {
+        // A reader found no entry (or a stale one) before its lookup; one that appeared since
+        // was installed by a writer, and is newer than what the reader read.
+        if (!admit_now) return;
+        s.drop(it->second);
     }
-    while (!lru_.empty() && (lru_.size() >= max_entries_ || bytes_ + bytes > max_bytes_)) {
-        bytes_ -= lru_.back().bytes;
-        index_.erase(lru_.back().name);
-        lru_.pop_back();
-    }
-    lru_.push_front(Entry{std::move(name), std::move(v), bytes});
-    index_.emplace(lru_.front().name, lru_.begin());
-    bytes_ += bytes;
+    while (!s.lru.empty() && (s.lru.size() >= shard_entries_ || s.bytes + bytes > shard_bytes_))
+        s.drop(std::prev(s.lru.end()));
+    s.lru.push_front(Entry{std::move(name), at, std::move(v), bytes});
+    s.index.emplace(s.lru.front().name, s.lru.begin());
+    s.bytes += bytes;
 }
 
 std::size_t ReadCache::size() const {
-    std::lock_guard lock(mu_);
-    return lru_.size();
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < shards_; ++i) {
+        std::lock_guard lock(shard_[i].mu);
+        n += shard_[i].lru.size();
+    }
+    return n;
 }
 
-void ReadCache::clear_locked() {
-    index_.clear();
-    lru_.clear();
-    seen_.clear();
-    bytes_ = 0;
+std::uint64_t ReadCache::hits() const {
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i < shards_; ++i) {
+        std::lock_guard lock(shard_[i].mu);
+        n += shard_[i].hits;
+    }
+    return n;
 }
 
 }  // namespace moat::store::internal
