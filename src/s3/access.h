@@ -18,6 +18,11 @@ enum class Action {
     kSee,    // HeadBucket, GetBucketLocation/Versioning/Lifecycle/Encryption: any grant on it
 };
 
+// Buckets named "moat-..." belong to moat itself (release variants in moat-releases, ACME
+// account and certificate keys in moat-acme): a "*" grant does not reach them, only a grant
+// that names the bucket, so a deployer's key with bucket "*" cannot read private keys.
+bool internal_bucket(std::string_view bucket);
+
 // True when one grant allows `action` on `key` of `bucket`. For kList, `key` is the listing's
 // prefix: allowed when it lies under the grant's prefix (a listing must not show keys outside
 // the grant).

@@ -40,5 +40,21 @@ TEST(Access, ListingsStayUnderThePrefix) {
     EXPECT_TRUE(allowed(all, Action::kAdmin, "anything", ""));
 }
 
+TEST(Access, StarDoesNotReachMoatsOwnBuckets) {
+    std::vector<store::Grant> all{{"*", "", true, true, true}};
+    for (auto b : {"moat-acme", "moat-releases", "moat-anything"}) {
+        EXPECT_FALSE(allowed(all, Action::kRead, b, "account.key")) << b;
+        EXPECT_FALSE(allowed(all, Action::kList, b, "")) << b;
+        EXPECT_FALSE(allowed(all, Action::kWrite, b, "x")) << b;
+        EXPECT_FALSE(allowed(all, Action::kAdmin, b, "")) << b;
+        EXPECT_FALSE(allowed(all, Action::kSee, b, "")) << b;
+    }
+    EXPECT_TRUE(allowed(all, Action::kRead, "moatx", "k"));  // only the "moat-" prefix
+    // A grant that names the bucket still works (an operator's deliberate choice).
+    std::vector<store::Grant> named{{"moat-releases", "", true, false, true}};
+    EXPECT_TRUE(allowed(named, Action::kRead, "moat-releases", "v/x"));
+    EXPECT_FALSE(allowed(named, Action::kRead, "moat-acme", "account.key"));
+}
+
 }  // namespace
 }  // namespace moat::s3
