@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/assert.h"
+#include "edge/internal/batch_bio.h"
 
 namespace moat::edge {
 namespace {
@@ -106,18 +107,14 @@ void PlainStream::shutdown() {
 TlsStream::TlsStream(tcp::socket s, SSL* ssl) : sock_(std::move(s)), ssl_(ssl) {
     // Reads: the socket itself, with read-ahead, so one read(2) takes every record that has
     // arrived instead of a 5-byte header and then a body per record.
-    // Writes: through a buffer, so the records of one SSL_write (and of several small writes
-    // before a flush) leave in one write(2); every write(2) on a TCP socket runs the stack's
-    // send path once, and on loopback the receiver's too, which was the largest cost of small
-    // HTTP/2 responses (two or more writes per batch of ten, measured with /proc/<pid>/io).
-    // The buffer passes kTLS controls through to the socket, so SSL_sendfile still works.
+    // Writes: through a batching filter (internal/batch_bio.h), so the small records of one
+    // round (handshake flights, several small responses) leave in one write(2) on flush.
     BIO* sock_bio = BIO_new_socket(sock_.native_handle(), BIO_NOCLOSE);
-    BIO* buf_bio = BIO_new(BIO_f_buffer());
-    MOAT_CHECK(sock_bio && buf_bio, "out of memory");
-    MOAT_CHECK(BIO_set_write_buffer_size(buf_bio, kWriteBuffer) > 0, "out of memory");
-    BIO_push(buf_bio, sock_bio);
-    BIO_up_ref(sock_bio);                  // one reference for the read side, one in the chain
-    SSL_set_bio(ssl_, sock_bio, buf_bio);  // takes both references
+    BIO* batch = internal::new_batch_bio(kWriteBuffer);
+    MOAT_CHECK(sock_bio && batch, "out of memory");
+    BIO_push(batch, sock_bio);
+    BIO_up_ref(sock_bio);                // one reference for the read side, one in the chain
+    SSL_set_bio(ssl_, sock_bio, batch);  // takes both references
     SSL_set_read_ahead(ssl_, 1);
     SSL_set_accept_state(ssl_);
     // Retrying a write after WANT_WRITE may come from a moved buffer; we always retry with the

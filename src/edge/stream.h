@@ -88,9 +88,9 @@ private:
     asio::awaitable<Result<void>> wait_for(int ret);
     // Sends what the write buffer holds.
     asio::awaitable<Result<void>> flush();
-    // Two full TLS records (16 KiB + 22 bytes of AES-GCM framing each): a batch of small
-    // responses leaves in one write(2), a large body in one write(2) per two records.
-    static constexpr int kWriteBuffer = 33 * 1024;
+    // One round of the HTTP/2 loop (a 64 KiB chunk) as four full TLS records of 16,406
+    // bytes, or many small ones, leaves in one write(2).
+    static constexpr std::size_t kWriteBuffer = 66 * 1024;
     void progressed() {
         if (progress_dl_) progress_dl_->set(progress_timeout_);
     }

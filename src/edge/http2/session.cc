@@ -605,13 +605,15 @@ int Session::Impl::send_body(nghttp2_session*, nghttp2_frame* f, const std::uint
     MOAT_ASSERT(me->out_ && f->data.padlen == 0);
     std::string& out = *me->out_;
     std::size_t at = out.size();
-    out.resize(at + kFrameHeader + len);
-    char* dst = out.data() + at;
-    std::memcpy(dst, framehd, kFrameHeader);
-    dst += kFrameHeader;
     if (s->mem) {
-        std::memcpy(dst, s->mem + s->sent, len);
+        // append, not resize + memcpy: resize would zero 16 KiB per frame first.
+        out.append(reinterpret_cast<const char*>(framehd), kFrameHeader);
+        out.append(s->mem + s->sent, len);
     } else {
+        out.resize(at + kFrameHeader + len);
+        char* dst = out.data() + at;
+        std::memcpy(dst, framehd, kFrameHeader);
+        dst += kFrameHeader;
         std::size_t done = 0;
         while (done < len) {
             auto r = ::pread(s->fd, dst + done, len - done,
