@@ -294,7 +294,9 @@ bool Manager::check(Entry& e, TimePoint now) {
                 if (w)
                     e.ari = *w;
                 else
-                    log->warn("renewalInfo failed name={} err={}", e.spec.name, w.error().detail);
+                    log->warn("renewalInfo failed name={} err={}; {}", e.spec.name,
+                              w.error().detail,
+                              e.ari ? "keeping the last window" : "renewing by the lifetime rule");
             } else {
                 e.ari_next_poll = now + hours(6);
             }

@@ -2,6 +2,7 @@
 // Challenge solvers: each makes one challenge type answerable (RFC 8555 §8) and cleans up.
 // Run on the Manager's thread; may block (DNS updates, the hook command).
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -34,9 +35,13 @@ std::unique_ptr<Solver> make_tls_alpn01_solver(std::shared_ptr<ChallengeBoard> b
 Result<std::unique_ptr<Solver>> make_dns01_solver(const DnsUpdateSettings& dns,
                                                   DnsUpdater::Sleep sleep = {});
 
-// Runs `hook add|remove <fqdn> <value>` with a 60 s limit. kUnavailable on a non-zero exit,
-// a signal or the timeout.
+// Runs `hook add|remove <fqdn> <value>` (no shell) in a process group of its own, stdin from
+// /dev/null. Blocks until it exits, at most `limit` (the solver passes propagation_timeout:
+// the hook publishes and waits for its DNS to answer); then the whole group is killed.
+// kUnavailable on a failed start, a non-zero exit, a signal or the timeout; the detail names
+// the hook, action and name, and ends with the start of the hook's stdout+stderr.
 Result<void> run_dns_hook(const std::string& hook, const char* action, const std::string& fqdn,
-                          const std::string& value);
+                          const std::string& value,
+                          std::chrono::milliseconds limit = std::chrono::seconds(60));
 
 }  // namespace moat::acme
