@@ -57,6 +57,7 @@ public:
     TlsStream(TlsStream&& o) noexcept
         : sock_(std::move(o.sock_)),
           ssl_(o.ssl_),
+          in_(std::move(o.in_)),
           progress_dl_(o.progress_dl_),
           progress_timeout_(o.progress_timeout_) {
         o.ssl_ = nullptr;
@@ -88,6 +89,10 @@ private:
     asio::awaitable<Result<void>> wait_for(int ret);
     // Sends what the write buffer holds.
     asio::awaitable<Result<void>> flush();
+    // Reads what the socket has into OpenSSL's input (a memory BIO); kIo at the peer's close.
+    asio::awaitable<Result<void>> fill();
+    // Bytes one read(2) takes: a request, a handshake flight, or a part of a larger record.
+    static constexpr std::size_t kReadChunk = 16 * 1024;
     // One round of the HTTP/2 loop (a 64 KiB chunk) as four full TLS records of 16,406
     // bytes, or many small ones, leaves in one write(2).
     static constexpr std::size_t kWriteBuffer = 66 * 1024;
@@ -97,6 +102,7 @@ private:
 
     tcp::socket sock_;
     SSL* ssl_;
+    std::unique_ptr<char[]> in_;  // fill()'s buffer, allocated on the first read
     Deadline* progress_dl_ = nullptr;
     std::chrono::milliseconds progress_timeout_{0};
 };
