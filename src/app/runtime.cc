@@ -290,9 +290,8 @@ Result<void> Runtime::reload(std::shared_ptr<const config::Config> cfg) {
     if (tlsrpt_) {
         MOAT_TRY(tlsrpt_->set_listen(cfg->mail.tlsrpt_listen));
     } else if (!cfg->mail.tlsrpt_listen.empty()) {
-        store::Store* rpt_store = store_ && mail::TlsRptBucket::usable(store_->store())
-                                      ? &store_->store()
-                                      : nullptr;
+        store::Store* rpt_store =
+            store_ && mail::TlsRptBucket::usable(store_->store()) ? &store_->store() : nullptr;
         auto started = mail::TlsRptService::start(cfg->mail, cfg->tls, tls_->certs(), rpt_store);
         if (!started) return started.error();
         tlsrpt_ = std::move(*started);
