@@ -2,6 +2,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -92,6 +93,17 @@ asio::awaitable<Result<void>> PlainStream::send_file(int file, std::uint64_t off
         if (!w) co_return w.error();
     }
     co_return Result<void>{};
+}
+
+namespace {
+bool kernel_has_input(int fd) {
+    int n = 0;
+    return ::ioctl(fd, FIONREAD, &n) != 0 || n > 0;  // unknown counts as pending
+}
+}  // namespace
+
+bool PlainStream::input_pending() const {
+    return kernel_has_input(const_cast<tcp::socket&>(sock_).native_handle());
 }
 
 void PlainStream::shutdown() {
@@ -265,6 +277,11 @@ asio::awaitable<Result<void>> TlsStream::send_file(int file, std::uint64_t offse
         len -= static_cast<std::uint64_t>(n);
     }
     co_return Result<void>{};
+}
+
+bool TlsStream::input_pending() const {
+    return SSL_pending(ssl_) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl_)) > 0 ||
+           kernel_has_input(const_cast<tcp::socket&>(sock_).native_handle());
 }
 
 void TlsStream::shutdown() {

@@ -33,6 +33,8 @@ public:
     // Sends file bytes [offset, offset+len) with sendfile(2).
     asio::awaitable<Result<void>> send_file(int fd, std::uint64_t offset, std::uint64_t len);
     void shutdown();
+    // Whether the client has sent bytes not read yet (then closing would send RST).
+    bool input_pending() const;
     // Each write that makes progress pushes `dl` out by `timeout`: write_timeout bounds a
     // stall, not a whole download. dl must outlive the stream's use.
     void extend_on_progress(Deadline* dl, std::chrono::milliseconds timeout) {
@@ -77,6 +79,8 @@ public:
     asio::awaitable<Result<void>> send_file(int fd, std::uint64_t offset, std::uint64_t len);
     // Sends close_notify without waiting for the peer's (RFC 8446 §6.1 allows it).
     void shutdown();
+    // Whether the client has sent bytes not read yet: decrypted, buffered or in the kernel.
+    bool input_pending() const;
     bool ktls_send() const;
     // See PlainStream::extend_on_progress.
     void extend_on_progress(Deadline* dl, std::chrono::milliseconds timeout) {

@@ -92,6 +92,15 @@ expect_eq "pipelined: bodies in order" \
 out=$(printf 'GET / HTTP/1.1\r\nHost: a.moat.test\r\n\r\nGET /docs/ HTTP/1.1\r\nHost: a.moat.test\r\n\r\nGET /nope HTTP/1.1\r\nHost: a.moat.test\r\nConnection: close\r\n\r\n' \
     | raw plain "$HTTP_PORT")
 expect_eq "pipelined on the clear-text port" "$(statuses <<<"$out")" "301 403 403"
+# Connection: close with nothing after it closes at once; with bytes after it the server
+# lingers, so the kernel does not answer them with RST and cut the response (RFC 9112 §9.6).
+big_size=$(stat -c %s "$T/site/big.bin")
+got=$(printf 'GET /big.bin HTTP/1.1\r\nHost: a.moat.test\r\nConnection: close\r\n\r\n' \
+    | raw tls "$MAIN_PORT" | wc -c)
+expect_eq "close after the response: whole body" "$(( got > big_size ))" 1
+got=$(printf 'GET /big.bin HTTP/1.1\r\nHost: a.moat.test\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: a.moat.test\r\n\r\n' \
+    | raw tls "$MAIN_PORT" | wc -c)
+expect_eq "close with unread bytes after it: whole body, no reset" "$(( got > big_size ))" 1
 
 # ---- HTTP/2 ----
 expect_eq "curl --http2" "$(code_and '%{http_version}' --http2 "${R[@]}" "$U/")" "200 2"

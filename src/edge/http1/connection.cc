@@ -107,7 +107,15 @@ asio::awaitable<void> serve(Stream& s, ConnControl& ctl, Deadline& dl, const Con
                 if (!ok) co_return;
                 start += pr.consumed;
                 if (!keep) {
-                    if (co_await flush()) co_await linger_close(s, dl);
+                    if (!co_await flush()) co_return;
+                    // Nothing more from the client (no body, no pipelined bytes): close at
+                    // once, as nginx does, so our FIN follows the response and TIME_WAIT stays
+                    // on this side, not on the client's ports. Unread input still gets the
+                    // lingering close, or the kernel would answer it with RST (RFC 9112 §9.6).
+                    if (start == have && !pr.has_body && !s.input_pending())
+                        s.shutdown();
+                    else
+                        co_await linger_close(s, dl);
                     co_return;
                 }
                 continue;
