@@ -4,7 +4,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "store/internal/codec.h"
 #include "store/internal/crypto.h"
@@ -135,8 +137,28 @@ Result<std::unique_ptr<LocalStore>> LocalStore::open_local(const StoreSettings& 
     if (!clock) return clock.error();
     s->shared_clock_ = std::move(*clock);
     s->pool_.clock().shared = &s->shared_clock_->mine();
-    MOAT_TRY(s->init_schema());
-    if (settings.default_buckets) MOAT_TRY(s->create_default_buckets());
+    {
+        // Processes opening a new store at the same moment race on its first schema and on the
+        // switch to WAL, where SQLite's rollback-journal locking answers SQLITE_BUSY without
+        // waiting when waiting could deadlock (seen with two servers started together): one
+        // process initialises at a time. Held for milliseconds; bounded all the same.
+        std::string init = settings.dir + "/init.lock";
+        int fd = ::open(init.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) return internal::errno_error(errno, "open " + init);
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                ::close(fd);
+                return make_error(Errc::kUnavailable,
+                                  "store " + settings.dir + ": another process is initialising it");
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        Result<void> r = s->init_schema();
+        if (r && settings.default_buckets) r = s->create_default_buckets();
+        ::close(fd);  // releases the lock
+        if (!r) return r.error();
+    }
     return s;
 }
 
