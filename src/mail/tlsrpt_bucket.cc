@@ -4,24 +4,10 @@
 #include <cstring>
 
 #include "mail/grammar.h"
+#include "store/memory_body.h"
 
 namespace moat::mail {
 namespace {
-
-class StringBody : public store::BodySource {
-public:
-    explicit StringBody(std::string_view data) : data_(data) {}
-    Result<std::size_t> read(char* buf, std::size_t n) override {
-        std::size_t k = std::min(n, data_.size() - pos_);
-        std::memcpy(buf, data_.data() + pos_, k);
-        pos_ += k;
-        return k;
-    }
-
-private:
-    std::string_view data_;  // the caller's, alive for the put() that reads it
-    std::size_t pos_ = 0;
-};
 
 // The whole latest version of `key`; reports are bounded by tlsrpt_max_inflated (10 MB).
 Result<std::string> read_all(store::Store& st, std::string_view bucket, std::string_view key) {
@@ -56,7 +42,7 @@ Result<TlsRptSink::Added> TlsRptBucket::add(const TlsRptReport& report, std::str
         opts.attrs.content_type = std::string(kContentType);
         opts.if_none_match_any = true;
         opts.expected_size = json.size();
-        StringBody body(json);
+        store::MemoryBody body(json);
         auto put = store_.put(bucket_, key_for(d, report), body, opts);
         if (put) {
             any_new = true;

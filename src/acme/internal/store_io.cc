@@ -2,25 +2,9 @@
 
 #include <algorithm>
 
+#include "store/memory_body.h"
+
 namespace moat::acme::internal {
-namespace {
-
-class StringBody : public store::BodySource {
-public:
-    explicit StringBody(std::string_view data) : data_(data) {}
-    Result<std::size_t> read(char* buf, std::size_t n) override {
-        std::size_t take = std::min(n, data_.size() - at_);
-        std::copy_n(data_.data() + at_, take, buf);
-        at_ += take;
-        return take;
-    }
-
-private:
-    std::string_view data_;  // the caller's, alive for the put
-    std::size_t at_ = 0;
-};
-
-}  // namespace
 
 Result<StoredObject> get_object(store::Store& store, std::string_view bucket, std::string_view key,
                                 std::size_t limit) {
@@ -48,7 +32,7 @@ Result<store::ObjectInfo> put_object(store::Store& store, std::string_view bucke
                                      std::string_view key, std::string_view data,
                                      store::PutOptions opts) {
     opts.expected_size = data.size();
-    StringBody body(data);
+    store::MemoryBody body(data);
     return store.put(bucket, key, body, opts);
 }
 

@@ -10,6 +10,7 @@
 #include "content/internal/fs.h"
 #include "content/mime.h"
 #include "core/log.h"
+#include "store/memory_body.h"
 
 namespace moat::release::internal {
 
@@ -43,21 +44,6 @@ content::internal::Sha256 from_hex(std::string_view hex) {
         out[i] = static_cast<std::uint8_t>(nib(hex[2 * i]) << 4 | nib(hex[2 * i + 1]));
     return out;
 }
-
-class StringBody : public store::BodySource {
-public:
-    explicit StringBody(std::string_view data) : data_(data) {}
-    Result<std::size_t> read(char* buf, std::size_t n) override {
-        std::size_t take = std::min(n, data_.size() - at_);
-        std::copy_n(data_.data() + at_, take, buf);
-        at_ += take;
-        return take;
-    }
-
-private:
-    std::string_view data_;
-    std::size_t at_ = 0;
-};
 
 Result<std::string> read_all(store::Store& store, const ManifestEntry& e) {
     auto r = store.open_object(e.bucket, e.key, e.version_id);
@@ -117,7 +103,7 @@ Result<std::vector<VariantRow>> VariantMaker::make(const ManifestEntry& e) {
         opts.attrs.content_type = e.content_type;
         opts.attrs.system_meta.emplace_back("content-encoding", content::encoding_name(c));
         opts.expected_size = out->size();
-        StringBody src(*out);
+        store::MemoryBody src(*out);
         auto put = store_.put(settings_.variants_bucket, key, src, opts);
         if (!put) return put.error();
         rows.push_back(
