@@ -165,9 +165,11 @@ Result<std::string> build_update_packet(const UpdateSpec& spec) {
     return out;
 }
 
-Result<DnsUpdater> DnsUpdater::create(const DnsUpdateSettings& s, Sleep sleep) {
+Result<DnsUpdater> DnsUpdater::create(const DnsUpdateSettings& s, Sleep sleep,
+                                      Cancelled cancelled) {
     DnsUpdater u;
     u.s_ = s;
+    u.cancelled_ = std::move(cancelled);
     u.sleep_ = sleep ? std::move(sleep)
                      : Sleep([](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); });
     auto hp = parse_host_port(s.server);
@@ -386,6 +388,9 @@ Result<void> DnsUpdater::wait_for_txt(const std::string& fqdn, const std::string
         if (pending.empty()) return {};
         if (std::chrono::steady_clock::now() >= deadline) break;
         sleep_(std::chrono::milliseconds(500));
+        if (cancelled_ && cancelled_())
+            return make_error(Errc::kUnavailable,
+                              "TXT " + fqdn + ": stopped waiting, moat is stopping");
     }
     std::string who;
     for (const auto& [h, p] : pending)

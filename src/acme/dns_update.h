@@ -38,9 +38,12 @@ Result<std::string> build_update_packet(const UpdateSpec& spec);
 class DnsUpdater {
 public:
     using Sleep = std::function<void(std::chrono::milliseconds)>;
+    using Cancelled = std::function<bool()>;  // true once moat is stopping
     // Errors: kInvalidArgument when server is not "host:port" / "host", the algorithm is not
-    // one of hmac-sha256/384/512, or the secret is not base64.
-    static Result<DnsUpdater> create(const DnsUpdateSettings& s, Sleep sleep = {});
+    // one of hmac-sha256/384/512, or the secret is not base64. `cancelled` ends wait_for_txt
+    // early (kUnavailable), so a shutdown does not wait out the propagation timeout.
+    static Result<DnsUpdater> create(const DnsUpdateSettings& s, Sleep sleep = {},
+                                     Cancelled cancelled = {});
 
     // The zone that holds `fqdn`: settings.zone, or the owner of the SOA the server returns
     // for an SOA query of `fqdn` (answer or authority section).
@@ -68,6 +71,7 @@ private:
     std::string host_;  // IP literal
     std::uint16_t port_ = 53;
     Sleep sleep_;
+    Cancelled cancelled_;
 };
 
 // Parses "host:port", "[v6]:port" or "host" (port 53). kInvalidArgument otherwise.

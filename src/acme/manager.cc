@@ -432,7 +432,7 @@ Result<void> Manager::ensure_account() {
 Result<std::vector<Solver*>> Manager::solvers() {
     if (solver_store_.empty()) {
         auto add_dns = [&]() -> Result<void> {
-            auto s = make_dns01_solver(s_.dns);
+            auto s = make_dns01_solver(s_.dns, opts_.issuer.sleep, opts_.issuer.cancelled);
             if (!s) return s.error();
             solver_store_.push_back(std::move(*s));
             return {};

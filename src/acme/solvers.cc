@@ -66,14 +66,15 @@ std::string challenge_name(const std::string& domain) {
 
 class Dns01Solver : public Solver {
 public:
-    Dns01Solver(DnsUpdateSettings s, std::optional<DnsUpdater> u)
-        : s_(std::move(s)), updater_(std::move(u)) {}
+    Dns01Solver(DnsUpdateSettings s, std::optional<DnsUpdater> u, DnsUpdater::Cancelled c)
+        : s_(std::move(s)), updater_(std::move(u)), cancelled_(std::move(c)) {}
     const char* type() const override { return "dns-01"; }
     Result<void> present(const std::string& domain, const std::string&,
                          const std::string& key_authz) override {
         std::string fqdn = challenge_name(domain);
         std::string value = dns01_value(key_authz);
-        if (!updater_) return run_dns_hook(s_.hook, "add", fqdn, value, s_.propagation_timeout);
+        if (!updater_)
+            return run_dns_hook(s_.hook, "add", fqdn, value, s_.propagation_timeout, cancelled_);
         MOAT_TRY(updater_->add_txt(fqdn, value));
         return updater_->wait_for_txt(fqdn, value);
     }
@@ -81,17 +82,27 @@ public:
                  const std::string& key_authz) override {
         std::string fqdn = challenge_name(domain);
         std::string value = dns01_value(key_authz);
-        Result<void> r = updater_
-                             ? updater_->remove_txt(fqdn, value)
-                             : run_dns_hook(s_.hook, "remove", fqdn, value, s_.propagation_timeout);
+        Result<void> r;
+        if (updater_) {
+            r = updater_->remove_txt(fqdn, value);
+        } else if (cancelled_ && cancelled_()) {
+            // Stopping: the removal still gets a short run of its own rather than none (a
+            // stale TXT record is harmless, but the user's zone should not collect them).
+            r = run_dns_hook(s_.hook, "remove", fqdn, value,
+                             std::min<std::chrono::milliseconds>(s_.propagation_timeout, kGrace));
+        } else {
+            r = run_dns_hook(s_.hook, "remove", fqdn, value, s_.propagation_timeout, cancelled_);
+        }
         if (!r)
             core::logger("acme")->warn("dns-01 cleanup failed name={} err={}", fqdn,
                                        r.error().detail);
     }
 
 private:
+    static constexpr std::chrono::seconds kGrace{5};
     DnsUpdateSettings s_;
     std::optional<DnsUpdater> updater_;
+    DnsUpdater::Cancelled cancelled_;
 };
 
 // The hook's combined stdout and stderr, of which the first kKeep bytes go into the error.
@@ -164,20 +175,24 @@ std::unique_ptr<Solver> make_tls_alpn01_solver(std::shared_ptr<ChallengeBoard> b
 }
 
 Result<std::unique_ptr<Solver>> make_dns01_solver(const DnsUpdateSettings& dns,
-                                                  DnsUpdater::Sleep sleep) {
+                                                  DnsUpdater::Sleep sleep,
+                                                  DnsUpdater::Cancelled cancelled) {
     if (dns.server.empty()) {
         if (dns.hook.empty())
             return make_error(Errc::kInvalidArgument,
                               "dns-01 needs acme.dns.server or acme.dns.hook");
-        return std::unique_ptr<Solver>(std::make_unique<Dns01Solver>(dns, std::nullopt));
+        return std::unique_ptr<Solver>(
+            std::make_unique<Dns01Solver>(dns, std::nullopt, std::move(cancelled)));
     }
-    auto u = DnsUpdater::create(dns, std::move(sleep));
+    auto u = DnsUpdater::create(dns, std::move(sleep), cancelled);
     if (!u) return u.error();
-    return std::unique_ptr<Solver>(std::make_unique<Dns01Solver>(dns, std::move(*u)));
+    return std::unique_ptr<Solver>(
+        std::make_unique<Dns01Solver>(dns, std::move(*u), std::move(cancelled)));
 }
 
 Result<void> run_dns_hook(const std::string& hook, const char* action, const std::string& fqdn,
-                          const std::string& value, std::chrono::milliseconds limit) {
+                          const std::string& value, std::chrono::milliseconds limit,
+                          const DnsUpdater::Cancelled& cancelled) {
     const std::string what = "dns hook " + hook + " " + action + " " + fqdn;
     // Without a shell: the TXT value and the name reach the program as they are, whatever they
     // contain.
@@ -222,9 +237,13 @@ Result<void> run_dns_hook(const std::string& hook, const char* action, const std
         if (w == pid) break;
         if (w < 0) return make_error(Errc::kIo, what + ": waitpid: " + std::strerror(errno));
         auto now = std::chrono::steady_clock::now();
-        if (now >= deadline) {
+        bool stopping = cancelled && cancelled();
+        if (now >= deadline || stopping) {
             ::kill(-pid, SIGKILL);
             ::waitpid(pid, &status, 0);
+            if (stopping)
+                return make_error(Errc::kUnavailable,
+                                  what + ": killed, moat is stopping" + output.suffix());
             return make_error(Errc::kUnavailable, what + ": timed out after " + millis(limit) +
                                                       ", killed" + output.suffix());
         }

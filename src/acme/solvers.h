@@ -32,16 +32,21 @@ std::unique_ptr<Solver> make_http01_solver(std::shared_ptr<ChallengeBoard> board
 std::unique_ptr<Solver> make_tls_alpn01_solver(std::shared_ptr<ChallengeBoard> board);
 // dns-01 (§8.4) by RFC 2136 update when dns.server is set, else by dns.hook.
 // Errors: as DnsUpdater::create.
+// `sleep` and `cancelled` are the manager's: a shutdown ends propagation waits and kills a
+// running hook at once instead of waiting out propagation_timeout.
 Result<std::unique_ptr<Solver>> make_dns01_solver(const DnsUpdateSettings& dns,
-                                                  DnsUpdater::Sleep sleep = {});
+                                                  DnsUpdater::Sleep sleep = {},
+                                                  DnsUpdater::Cancelled cancelled = {});
 
 // Runs `hook add|remove <fqdn> <value>` (no shell) in a process group of its own, stdin from
 // /dev/null. Blocks until it exits, at most `limit` (the solver passes propagation_timeout:
 // the hook publishes and waits for its DNS to answer); then the whole group is killed.
 // kUnavailable on a failed start, a non-zero exit, a signal or the timeout; the detail names
-// the hook, action and name, and ends with the start of the hook's stdout+stderr.
+// the hook, action and name, and ends with the start of the hook's stdout+stderr. When
+// `cancelled` turns true (moat is stopping) the group is killed within about 50 ms.
 Result<void> run_dns_hook(const std::string& hook, const char* action, const std::string& fqdn,
                           const std::string& value,
-                          std::chrono::milliseconds limit = std::chrono::seconds(60));
+                          std::chrono::milliseconds limit = std::chrono::seconds(60),
+                          const DnsUpdater::Cancelled& cancelled = {});
 
 }  // namespace moat::acme

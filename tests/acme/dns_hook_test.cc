@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -180,6 +181,52 @@ TEST_F(DnsHookTest, SolverBoundsTheHookByThePropagationTimeout) {
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().detail.find("timed out after 1s"), std::string::npos) << r.error().detail;
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+TEST_F(DnsHookTest, StoppingMoatKillsARunningHookAtOnce) {
+    // Shutdown must not wait out propagation_timeout (minutes in production) for a hook that
+    // waits on DNS: the manager's cancelled() turns true and the group dies within ~50 ms.
+    DnsUpdateSettings s;
+    s.hook = script("hook.sh",
+                    "if [ \"$1\" = add ]; then echo waiting; sleep 300 & echo $! > \"$D/child\"; "
+                    "wait; else echo \"$1\" >> \"$D/log\"; fi");
+    s.propagation_timeout = 60s;
+    std::atomic<bool> stop{false};
+    auto solver = make_dns01_solver(s, {}, [&] { return stop.load(); });
+    ASSERT_TRUE(solver);
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(300ms);
+        stop = true;
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = (*solver)->present("example.com", "t", "t.k");
+    auto took = std::chrono::steady_clock::now() - t0;
+    stopper.join();
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().detail.find("killed, moat is stopping: waiting"), std::string::npos)
+        << r.error().detail;
+    EXPECT_GE(took, 300ms);
+    EXPECT_LT(took, 3s);
+    int child = std::stoi(read("child"));
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+        std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+        std::string pid, comm, state;
+        gone = !(stat >> pid >> comm >> state) || state == "Z";
+        if (!gone) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_TRUE(gone) << "the hook's child " << child << " survived";
+    // The removal still runs while stopping (with a short bound of its own).
+    (*solver)->cleanup("example.com", "t", "t.k");
+    EXPECT_EQ(read("log"), "remove\n");
+}
+
+TEST_F(DnsHookTest, NotCancelledTheHookRunsToItsEnd) {
+    // The check itself must not end a hook: cancelled() false all along.
+    auto hook = script("hook.sh", "sleep 0.3; echo done > \"$D/out\"");
+    auto r = run_dns_hook(hook, "add", "x", "v", 5s, [] { return false; });
+    EXPECT_TRUE(r) << r.error().detail;
+    EXPECT_EQ(read("out"), "done\n");
 }
 
 }  // namespace
