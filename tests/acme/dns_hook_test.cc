@@ -45,6 +45,18 @@ protected:
     std::string dir_;
 };
 
+// SIGKILL to the group is delivered at once; the orphan is then a zombie until whoever
+// adopted it reaps it, so "dead" is: no process, or state Z (within 2 s).
+bool dies_soon(int pid) {
+    for (int i = 0; i < 100; ++i) {
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string id, comm, state;
+        if (!(stat >> id >> comm >> state) || state == "Z") return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
+}
+
 TEST_F(DnsHookTest, PassesEachArgumentVerbatimWithoutAShell) {
     auto hook = script("hook.sh", "printf '%s|' \"$#\" \"$@\" >> \"$D/args\"");
     // Shell syntax in the value must neither split it nor run anything.
@@ -123,16 +135,7 @@ TEST_F(DnsHookTest, HangingHookIsKilledWithWhatItStartedAfterTheLimit) {
     EXPECT_GE(took, 700ms);
     EXPECT_LT(took, 5s);
     int child = std::stoi(read("child"));
-    // SIGKILL to the group is delivered at once; the orphan is then a zombie until whoever
-    // adopted it reaps it, so "dead" is: no process, or state Z.
-    bool gone = false;
-    for (int i = 0; i < 100 && !gone; ++i) {
-        std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
-        std::string pid, comm, state;
-        gone = !(stat >> pid >> comm >> state) || state == "Z";
-        if (!gone) std::this_thread::sleep_for(20ms);
-    }
-    EXPECT_TRUE(gone) << "the hook's child " << child << " survived";
+    EXPECT_TRUE(dies_soon(child)) << "the hook's child " << child << " survived";
 }
 
 TEST_F(DnsHookTest, SucceedsWithoutWaitingForChildrenItLeftRunning) {
@@ -208,14 +211,7 @@ TEST_F(DnsHookTest, StoppingMoatKillsARunningHookAtOnce) {
     EXPECT_GE(took, 300ms);
     EXPECT_LT(took, 3s);
     int child = std::stoi(read("child"));
-    bool gone = false;
-    for (int i = 0; i < 100 && !gone; ++i) {
-        std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
-        std::string pid, comm, state;
-        gone = !(stat >> pid >> comm >> state) || state == "Z";
-        if (!gone) std::this_thread::sleep_for(20ms);
-    }
-    EXPECT_TRUE(gone) << "the hook's child " << child << " survived";
+    EXPECT_TRUE(dies_soon(child)) << "the hook's child " << child << " survived";
     // The removal still runs while stopping (with a short bound of its own).
     (*solver)->cleanup("example.com", "t", "t.k");
     EXPECT_EQ(read("log"), "remove\n");
