@@ -5,16 +5,10 @@
 
 #include "audit/grade.h"
 #include "audit/internal/resolve.h"
+#include "core/text.h"
 
 namespace moat::audit {
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 bool parse_port(std::string_view s, int& out) {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -26,9 +20,9 @@ Result<std::string> resolve_address(const std::string& resolve, const Target& t)
     std::size_t c = resolve.find(':');
     if (c == std::string::npos || c == 0)
         return make_error(Errc::kInvalidArgument, "--resolve wants HOST:ADDRESS, got " + resolve);
-    std::string host = lower(resolve.substr(0, c));
+    std::string host = core::ascii_lower(resolve.substr(0, c));
     std::string rest = resolve.substr(c + 1);
-    if (host != lower(t.host))
+    if (host != core::ascii_lower(t.host))
         return make_error(Errc::kInvalidArgument,
                           "--resolve names " + host + ", the URL names " + t.host);
     // curl's form: HOST:PORT:ADDR.
@@ -45,7 +39,7 @@ Result<std::string> resolve_address(const std::string& resolve, const Target& t)
 
 std::string header(const HttpResponse& r, std::string_view name) {
     for (const auto& [n, v] : r.headers)
-        if (lower(n) == name) return v;
+        if (core::ascii_lower(n) == name) return v;
     return "";
 }
 
@@ -54,7 +48,7 @@ std::string header(const HttpResponse& r, std::string_view name) {
 Result<Target> parse_target(const std::string& url) {
     Target t;
     std::string rest = url;
-    std::string l = lower(url);
+    std::string l = core::ascii_lower(url);
     if (l.rfind("http://", 0) == 0)
         return make_error(Errc::kInvalidArgument,
                           "moat audit grades HTTPS: use https://" + url.substr(7));
@@ -88,7 +82,7 @@ Result<Target> parse_target(const std::string& url) {
         if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == ':' ||
               ch == '_'))
             return make_error(Errc::kInvalidArgument, "bad host name: " + t.host);
-    t.host = lower(t.host);
+    t.host = core::ascii_lower(t.host);
     if (!port.empty() && !parse_port(port, t.port))
         return make_error(Errc::kInvalidArgument, "bad port: " + port);
     return t;

@@ -1,45 +1,31 @@
 #include "audit/cookies.h"
 
+#include "core/text.h"
+
 namespace moat::audit {
-namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-}  // namespace
 
 Cookie parse_cookie(std::string_view v, bool https) {
     Cookie c;
     std::size_t semi = v.find(';');
-    std::string_view pair = trim(v.substr(0, semi));
-    c.name = std::string(trim(pair.substr(0, pair.find('='))));
+    std::string_view pair = core::trim_ows(v.substr(0, semi));
+    c.name = std::string(core::trim_ows(pair.substr(0, pair.find('='))));
     bool has_path_root = false, has_domain = false;
     while (semi != std::string_view::npos) {
         std::size_t next = v.find(';', semi + 1);
-        std::string_view attr = trim(v.substr(semi + 1, next - semi - 1));
+        std::string_view attr = core::trim_ows(v.substr(semi + 1, next - semi - 1));
         semi = next;
         std::size_t eq = attr.find('=');
-        std::string name = lower(trim(attr.substr(0, eq)));
+        std::string name = core::ascii_lower(core::trim_ows(attr.substr(0, eq)));
         std::string value =
-            eq == std::string_view::npos ? "" : std::string(trim(attr.substr(eq + 1)));
+            eq == std::string_view::npos ? "" : std::string(core::trim_ows(attr.substr(eq + 1)));
         if (name == "secure") c.secure = true;
         if (name == "httponly") c.http_only = true;
-        if (name == "samesite") c.same_site = lower(value);
+        if (name == "samesite") c.same_site = core::ascii_lower(value);
         if (name == "path" && value == "/") has_path_root = true;
         if (name == "domain") has_domain = true;
     }
     // The Observatory's heuristic for "session cookie": a name that says so.
-    std::string ln = lower(c.name);
+    std::string ln = core::ascii_lower(c.name);
     for (auto word : {"sess", "sid", "login", "auth", "token", "jwt"})
         if (ln.find(word) != std::string::npos) c.session_like = true;
 

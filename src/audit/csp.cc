@@ -3,15 +3,10 @@
 #include <algorithm>
 #include <array>
 
+#include "core/text.h"
+
 namespace moat::audit {
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 
@@ -23,7 +18,7 @@ bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.
 
 // A nonce or hash source (CSP3 §2.3.1): 'nonce-...', 'sha256-...', 'sha384-...', 'sha512-...'.
 bool is_nonce_or_hash(std::string_view s) {
-    std::string l = lower(s);
+    std::string l = core::ascii_lower(s);
     return starts_with(l, "'nonce-") || starts_with(l, "'sha256-") || starts_with(l, "'sha384-") ||
            starts_with(l, "'sha512-");
 }
@@ -70,7 +65,7 @@ CspPolicy parse_csp(std::string_view header) {
             i = j;
         }
         if (tokens.empty()) continue;
-        std::string name = lower(tokens[0]);
+        std::string name = core::ascii_lower(tokens[0]);
         if (p.directives.count(name)) {
             p.duplicates.push_back(name);
             continue;
@@ -80,7 +75,7 @@ CspPolicy parse_csp(std::string_view header) {
             const std::string& t = tokens[k];
             // Keywords ('self'), schemes (https:) and '*' compare case-insensitively; hosts do
             // too (RFC 3986 §3.2.2). Nonces and hashes keep their case (base64).
-            sources.push_back(is_nonce_or_hash(t) ? t : lower(t));
+            sources.push_back(is_nonce_or_hash(t) ? t : core::ascii_lower(t));
         }
         p.directives.emplace(std::move(name), std::move(sources));
     }

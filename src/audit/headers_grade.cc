@@ -4,28 +4,16 @@
 #include <array>
 
 #include "audit/grade.h"
+#include "core/text.h"
 
 namespace moat::audit {
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 // All values of a header (lower-case name), in order.
 std::vector<std::string> values(const site::HeaderList& h, std::string_view name) {
     std::vector<std::string> out;
     for (const auto& [n, v] : h)
-        if (lower(n) == name) out.push_back(v);
+        if (core::ascii_lower(n) == name) out.push_back(v);
     return out;
 }
 
@@ -50,7 +38,8 @@ std::string referrer_policy(const std::string& v) {
     while (start <= v.size()) {
         std::size_t c = v.find(',', start);
         if (c == std::string::npos) c = v.size();
-        std::string tok = lower(trim(std::string_view(v).substr(start, c - start)));
+        std::string tok =
+            core::ascii_lower(core::trim_ows(std::string_view(v).substr(start, c - start)));
         if (std::find(kKnown.begin(), kKnown.end(), tok) != kKnown.end()) out = tok;
         start = c + 1;
     }
@@ -114,9 +103,9 @@ std::vector<std::string> unknown_features(const std::string& v) {
     while (start < v.size()) {
         std::size_t c = v.find(',', start);
         if (c == std::string::npos) c = v.size();
-        std::string_view item = trim(std::string_view(v).substr(start, c - start));
+        std::string_view item = core::trim_ows(std::string_view(v).substr(start, c - start));
         start = c + 1;
-        std::string name = lower(trim(item.substr(0, item.find('='))));
+        std::string name = core::ascii_lower(core::trim_ows(item.substr(0, item.find('='))));
         if (name.empty()) continue;
         if (name.rfind("ch-", 0) == 0) continue;  // client hints: an open-ended family
         if (std::find(kFeatures.begin(), kFeatures.end(), name) == kFeatures.end())
@@ -258,11 +247,11 @@ HeaderCard grade_headers(const site::HeaderList& h, const HeaderContext& ctx) {
     for (const auto& v : values(h, "set-cookie")) c.cookies.push_back(parse_cookie(v, ctx.https));
 
     auto xcto = first(h, "x-content-type-options");
-    bool xcto_ok = xcto && lower(trim(*xcto)) == "nosniff";
+    bool xcto_ok = xcto && core::ascii_lower(core::trim_ows(*xcto)) == "nosniff";
     if (xcto && !xcto_ok)
         c.notes.push_back("X-Content-Type-Options '" + *xcto + "' is not nosniff");
     auto xfo = first(h, "x-frame-options");
-    std::string xfo_l = xfo ? lower(trim(*xfo)) : "";
+    std::string xfo_l = xfo ? core::ascii_lower(core::trim_ows(*xfo)) : "";
     bool xfo_ok = xfo_l == "deny" || xfo_l == "sameorigin";
     if (xfo && !xfo_ok)
         c.notes.push_back("X-Frame-Options '" + *xfo + "' is not DENY or SAMEORIGIN");
@@ -275,7 +264,7 @@ HeaderCard grade_headers(const site::HeaderList& h, const HeaderContext& ctx) {
             c.notes.push_back("Permissions-Policy: unknown feature '" + n +
                               "' (ignored by browsers)");
     if (auto coop = first(h, "cross-origin-opener-policy")) {
-        std::string v = lower(trim(*coop));
+        std::string v = core::ascii_lower(core::trim_ows(*coop));
         if (v != "same-origin" && v != "same-origin-allow-popups" && v != "unsafe-none" &&
             v != "noopener-allow-popups")
             c.notes.push_back("Cross-Origin-Opener-Policy '" + *coop + "' is not a known value");
@@ -283,7 +272,7 @@ HeaderCard grade_headers(const site::HeaderList& h, const HeaderContext& ctx) {
         c.notes.emplace_back("no Cross-Origin-Opener-Policy");
     }
     auto corp = first(h, "cross-origin-resource-policy");
-    std::string corp_l = corp ? lower(trim(*corp)) : "";
+    std::string corp_l = corp ? core::ascii_lower(core::trim_ows(*corp)) : "";
     if (!corp) c.notes.emplace_back("no Cross-Origin-Resource-Policy");
     for (auto name : {"expect-ct", "x-xss-protection", "feature-policy", "public-key-pins",
                       "public-key-pins-report-only", "report-to"})
@@ -304,8 +293,8 @@ HeaderCard grade_headers(const site::HeaderList& h, const HeaderContext& ctx) {
     observatory_cookies(c);
     auto acao = first(h, "access-control-allow-origin");
     auto acac = first(h, "access-control-allow-credentials");
-    if (acao && !ctx.sent_origin.empty() && trim(*acao) == ctx.sent_origin && acac &&
-        lower(trim(*acac)) == "true")
+    if (acao && !ctx.sent_origin.empty() && core::trim_ows(*acao) == ctx.sent_origin && acac &&
+        core::ascii_lower(core::trim_ows(*acac)) == "true")
         add(c, "cross-origin-resource-sharing", -50,
             "reflects any Origin with credentials allowed");
     else

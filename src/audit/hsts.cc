@@ -2,23 +2,9 @@
 
 #include <charconv>
 
+#include "core/text.h"
+
 namespace moat::audit {
-namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-}  // namespace
 
 Hsts parse_hsts(std::string_view value) {
     Hsts h;
@@ -27,12 +13,12 @@ Hsts parse_hsts(std::string_view value) {
     while (start <= value.size()) {
         std::size_t semi = value.find(';', start);
         if (semi == std::string_view::npos) semi = value.size();
-        std::string_view d = trim(value.substr(start, semi - start));
+        std::string_view d = core::trim_ows(value.substr(start, semi - start));
         start = semi + 1;
         if (d.empty()) continue;
         std::size_t eq = d.find('=');
-        std::string name = lower(trim(d.substr(0, eq)));
-        std::string_view arg = eq == std::string_view::npos ? "" : trim(d.substr(eq + 1));
+        std::string name = core::ascii_lower(core::trim_ows(d.substr(0, eq)));
+        std::string_view arg = eq == std::string_view::npos ? "" : core::trim_ows(d.substr(eq + 1));
         if (name == "max-age") {
             if (seen_max_age) {
                 h.error = "max-age given twice (RFC 6797 §6.1)";

@@ -7,16 +7,10 @@
 #include <charconv>
 
 #include "audit/internal/resolve.h"
+#include "core/text.h"
 
 namespace moat::audit {
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -59,7 +53,7 @@ std::string request(const std::string& host, int port, int default_port, const s
 
 std::string header(const HttpResponse& r, std::string_view name) {
     for (const auto& [n, v] : r.headers)
-        if (lower(n) == name) return v;
+        if (core::ascii_lower(n) == name) return v;
     return "";
 }
 
@@ -119,7 +113,7 @@ Result<HttpResponse> fetch_https(const ProbeTarget& t, const std::string& path,
 
 HttpPort classify_redirect(const std::string& host, int status, const std::string& location) {
     if (status < 300 || status > 399 || location.empty()) return HttpPort::kNoRedirect;
-    std::string l = lower(location);
+    std::string l = core::ascii_lower(location);
     if (l.rfind("https://", 0) != 0) return HttpPort::kRedirectToHttp;
     std::string authority = l.substr(8, l.find('/', 8) - 8);
     // Strip a port: [v6]:443 or name:443.
@@ -133,8 +127,8 @@ HttpPort classify_redirect(const std::string& host, int status, const std::strin
         if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
         return h;
     };
-    return bare(hostpart) == bare(lower(host)) ? HttpPort::kRedirectSameHost
-                                               : HttpPort::kRedirectOffHost;
+    return bare(hostpart) == bare(core::ascii_lower(host)) ? HttpPort::kRedirectSameHost
+                                                           : HttpPort::kRedirectOffHost;
 }
 
 HttpPortReport probe_http_port(const std::string& host, const internal::Endpoint& ep,

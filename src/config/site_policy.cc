@@ -7,17 +7,10 @@
 
 #include "config/internal/reader.h"
 #include "config/values.h"
+#include "core/text.h"
 
 namespace moat::config::internal {
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
 
 // RFC 9110 §5.5: a field value has no CR, LF or NUL; other controls except HTAB are refused too.
 bool valid_header_value(std::string_view v) {
@@ -91,7 +84,7 @@ std::vector<std::string> csp_warnings(std::string_view csp) {
             while (i < directive.size() && (directive[i] == ' ' || directive[i] == '\t')) ++i;
             std::size_t j = i;
             while (j < directive.size() && directive[j] != ' ' && directive[j] != '\t') ++j;
-            if (j > i) tokens.push_back(lower(directive.substr(i, j - i)));
+            if (j > i) tokens.push_back(core::ascii_lower(directive.substr(i, j - i)));
             i = j;
         }
         if (tokens.empty()) continue;
@@ -128,7 +121,7 @@ void read_add(TableReader& h, site::HeaderPolicy& policy) {
     std::vector<std::pair<std::string, std::string>> added;
     for (const auto& [k, v] : entries) {
         std::string name(k->str());
-        std::string low = lower(name);
+        std::string low = core::ascii_lower(name);
         std::string path = r.key_path(name);
         std::string value;
         if (!r.read_string(name, value)) continue;  // marks the key known, reports the type
@@ -141,8 +134,9 @@ void read_add(TableReader& h, site::HeaderPolicy& policy) {
                            fmt::format("{} is set by the server and cannot be added", name));
             continue;
         }
-        auto def = std::find_if(kDefaultHeaders.begin(), kDefaultHeaders.end(),
-                                [&](const DefaultHeader& d) { return lower(d.name) == low; });
+        auto def =
+            std::find_if(kDefaultHeaders.begin(), kDefaultHeaders.end(),
+                         [&](const DefaultHeader& d) { return core::ascii_lower(d.name) == low; });
         if (def != kDefaultHeaders.end()) {
             r.sink().error(k->source(), path,
                            fmt::format("set it with headers.{} instead", def->key));
@@ -154,7 +148,7 @@ void read_add(TableReader& h, site::HeaderPolicy& policy) {
             continue;
         }
         if (std::any_of(added.begin(), added.end(),
-                        [&](const auto& p) { return lower(p.first) == low; })) {
+                        [&](const auto& p) { return core::ascii_lower(p.first) == low; })) {
             r.sink().error(k->source(), path, "added twice (header names are case-insensitive)");
             continue;
         }
@@ -172,9 +166,10 @@ void read_remove(TableReader& h, site::HeaderPolicy& policy) {
     if (!h.read_string_list("remove", items)) return;
     std::vector<std::string> removed;
     for (const auto& item : items) {
-        std::string low = lower(item.value);
-        auto def = std::find_if(kDefaultHeaders.begin(), kDefaultHeaders.end(),
-                                [&](const DefaultHeader& d) { return lower(d.name) == low; });
+        std::string low = core::ascii_lower(item.value);
+        auto def =
+            std::find_if(kDefaultHeaders.begin(), kDefaultHeaders.end(),
+                         [&](const DefaultHeader& d) { return core::ascii_lower(d.name) == low; });
         if (def == kDefaultHeaders.end()) {
             h.sink().error(item.node->source(), item.path,
                            fmt::format("\"{}\" is not a default header", item.value));

@@ -1,17 +1,10 @@
 #include "content/conditional.h"
 
 #include "content/http_date.h"
+#include "core/text.h"
 
 namespace moat::content {
 namespace {
-
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-    return s;
-}
 
 struct EntityTag {
     bool weak = false;
@@ -40,7 +33,7 @@ bool take_tag(std::string_view& s, EntityTag& out) {
 EntityTag own_tag(std::string_view etag) {
     EntityTag t;
     std::string_view s = etag;
-    if (!take_tag(s, t) || !trim(s).empty()) return EntityTag{false, {}};
+    if (!take_tag(s, t) || !core::trim_ows(s).empty()) return EntityTag{false, {}};
     return t;
 }
 
@@ -59,13 +52,13 @@ bool weak_match(const EntityTag& a, const EntityTag& b) {
 // trusted to be delimited correctly), keeping what matched so far.
 template <class Match>
 bool list_matches(std::string_view field, std::string_view etag, bool exists, Match match) {
-    field = trim(field);
+    field = core::trim_ows(field);
     if (field == "*") return exists;  // §13.1.1/§13.1.2: "*" matches any current representation
     EntityTag own = own_tag(etag);
     if (own.opaque.empty()) return false;
     std::string_view s = field;
     for (;;) {
-        while (!s.empty() && (is_ows(s.front()) || s.front() == ',')) s.remove_prefix(1);
+        while (!s.empty() && (core::is_ows(s.front()) || s.front() == ',')) s.remove_prefix(1);
         if (s.empty()) return false;
         EntityTag t;
         if (!take_tag(s, t)) return false;
@@ -100,13 +93,13 @@ Precondition evaluate(const Preconditions& p, std::string_view etag, std::time_t
 }
 
 bool if_range_allows(std::string_view if_range, std::string_view etag, std::time_t last_modified) {
-    if_range = trim(if_range);
+    if_range = core::trim_ows(if_range);
     if (if_range.empty()) return true;
     if (if_range.front() == '"' || if_range.starts_with("W/")) {
         // §13.1.5: strong comparison; a weak tag (W/...) can never match.
         std::string_view s = if_range;
         EntityTag t;
-        if (!take_tag(s, t) || !trim(s).empty()) return false;
+        if (!take_tag(s, t) || !core::trim_ows(s).empty()) return false;
         return strong_match(t, own_tag(etag));
     }
     // §13.1.5: an HTTP-date matches only when it equals Last-Modified exactly; an unparsable

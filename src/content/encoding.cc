@@ -1,15 +1,9 @@
 #include "content/encoding.h"
 
+#include "core/text.h"
+
 namespace moat::content {
 namespace {
-
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-    return s;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -45,19 +39,19 @@ constexpr int kStar = kEncodingCount;  // slot for "*"
 // or -1 for a coding moat does not produce) and its q in thousandths, or false when malformed.
 bool parse_element(std::string_view elem, int& slot, int& q) {
     std::size_t semi = elem.find(';');
-    std::string_view name = trim(elem.substr(0, semi));
+    std::string_view name = core::trim_ows(elem.substr(0, semi));
     if (name.empty()) return false;
     q = 1000;
     while (semi != std::string_view::npos) {
         std::string_view rest = elem.substr(semi + 1);
         semi = rest.find(';');
-        std::string_view param = trim(rest.substr(0, semi));
+        std::string_view param = core::trim_ows(rest.substr(0, semi));
         elem = rest;
         std::size_t eq = param.find('=');
         if (eq == std::string_view::npos) return false;
-        std::string_view key = trim(param.substr(0, eq));
+        std::string_view key = core::trim_ows(param.substr(0, eq));
         if (!iequals(key, "q")) continue;  // other parameters carry no meaning here
-        q = parse_qvalue(trim(param.substr(eq + 1)));
+        q = parse_qvalue(core::trim_ows(param.substr(eq + 1)));
         if (q < 0) return false;
     }
     if (name == "*") {
@@ -117,7 +111,7 @@ Encoding choose_encoding(std::string_view accept_encoding, EncodingSet available
     std::string_view s = accept_encoding;
     while (!s.empty()) {
         std::size_t comma = s.find(',');
-        std::string_view elem = trim(s.substr(0, comma));
+        std::string_view elem = core::trim_ows(s.substr(0, comma));
         s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
         if (elem.empty()) continue;
         int slot = -1, qv = 0;

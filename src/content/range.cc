@@ -2,16 +2,10 @@
 
 #include <limits>
 
+#include "core/text.h"
+
 namespace moat::content {
 namespace {
-
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-    return s;
-}
 
 // 1*DIGIT; a value too big for 64 bits saturates (it is beyond any file anyway).
 bool parse_digits(std::string_view s, std::uint64_t& out) {
@@ -42,7 +36,7 @@ bool iequals_bytes(std::string_view s) {
 
 ByteRange parse_range(std::string_view header, std::uint64_t size) {
     ByteRange none;  // kNone
-    header = trim(header);
+    header = core::trim_ows(header);
     // ranges-specifier = range-unit "=" range-set (RFC 9110 §14.1.1); units are
     // case-insensitive (§14.1), and no whitespace is allowed around "=".
     std::size_t eq = header.find('=');
@@ -55,7 +49,7 @@ ByteRange parse_range(std::string_view header, std::uint64_t size) {
     int count = 0;
     while (!set.empty()) {
         std::size_t comma = set.find(',');
-        std::string_view elem = trim(set.substr(0, comma));
+        std::string_view elem = core::trim_ows(set.substr(0, comma));
         set = comma == std::string_view::npos ? std::string_view{} : set.substr(comma + 1);
         if (elem.empty()) continue;
         spec = elem;

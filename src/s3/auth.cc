@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/text.h"
 #include "s3/checksum.h"
 #include "s3/sigv4.h"
 
@@ -20,13 +21,6 @@ bool all_hex(std::string_view s) {
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
             return false;
     return true;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
 }
 
 // ISO 8601 basic format "yyyymmddThhmmssZ" (the x-amz-date of SigV4).
@@ -91,7 +85,7 @@ bool valid_signed_headers(std::string_view s) {
     while (true) {
         std::size_t semi = s.find(';');
         std::string_view n = s.substr(0, semi);
-        if (n.empty() || n != lower(n) || (!prev.empty() && n <= prev)) return false;
+        if (n.empty() || n != core::ascii_lower(n) || (!prev.empty() && n <= prev)) return false;
         if (n == "host") host = true;
         prev = n;
         if (semi == s.npos) break;
@@ -106,7 +100,7 @@ Result<PayloadMode> payload_mode(std::string_view v, std::string& hash) {
     if (v == sigv4::kStreamingPayloadTrailer) return PayloadMode::kStreamingSignedTrailer;
     if (v == sigv4::kStreamingUnsignedTrailer) return PayloadMode::kStreamingUnsignedTrailer;
     if (v.size() == 64 && all_hex(v)) {
-        hash = lower(v);
+        hash = core::ascii_lower(v);
         return PayloadMode::kSignedHash;
     }
     if (v.rfind("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", 0) == 0)
@@ -144,7 +138,7 @@ Result<AuthResult> verify(const edge::ServiceRequest& req, const FindKey& find, 
     const std::string sts = sigv4::string_to_sign(p.amz_date, p.cred.scope, creq);
     std::string skey = sigv4::signing_key(key->secret, p.cred.date, p.cred.region, "s3");
     const std::string expected = sigv4::signature(skey, sts);
-    if (!sigv4::constant_time_equal(expected, lower(p.signature)))
+    if (!sigv4::constant_time_equal(expected, core::ascii_lower(p.signature)))
         return s3_error(Code::kSignatureDoesNotMatch,
                         "The request signature we calculated does not match the signature you "
                         "provided. Check your key and signing method.");

@@ -2,6 +2,7 @@
 #include <charconv>
 #include <optional>
 
+#include "core/text.h"
 #include "s3/auth.h"
 #include "s3/checksum.h"
 #include "s3/chunked.h"
@@ -38,12 +39,6 @@ std::size_t digest_size(ChecksumAlgorithm a) {
             return 16;
     }
     return 0;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 class RequestBodyImpl final : public RequestBody {
@@ -103,7 +98,7 @@ private:
     Result<void> setup(const edge::ServiceRequest& req, const AuthResult& auth) {
         // Content-MD5 (RFC 1864): base64 of the 16-byte MD5 of the (decoded) body.
         if (auto md5 = req.header("content-md5"); !md5.empty()) {
-            auto raw = base64_decode(trim(md5));
+            auto raw = base64_decode(core::trim_ows(md5));
             if (!raw || raw->size() != 16)
                 return s3_error(Code::kInvalidDigest, "The Content-MD5 you specified was invalid.");
             md5_expected_ = std::move(*raw);
@@ -114,10 +109,10 @@ private:
             if (name.rfind(kPrefix, 0) != 0) continue;
             auto algo = checksum_algorithm(std::string_view(name).substr(kPrefix.size()));
             if (!algo) continue;  // x-amz-checksum-type, -mode ...: not a value
-            auto raw = base64_decode(trim(value));
+            auto raw = base64_decode(core::trim_ows(value));
             if (!raw || raw->size() != digest_size(*algo))
                 return s3_error(Code::kInvalidRequest, "Value for " + name + " header is invalid.");
-            MOAT_TRY(add_check(*algo, std::string(trim(value)), false));
+            MOAT_TRY(add_check(*algo, std::string(core::trim_ows(value)), false));
         }
         const bool trailer_mode = auth.payload == PayloadMode::kStreamingSignedTrailer ||
                                   auth.payload == PayloadMode::kStreamingUnsignedTrailer;
@@ -127,7 +122,7 @@ private:
                                 "x-amz-trailer needs a STREAMING-*-TRAILER x-amz-content-sha256");
             while (!t.empty()) {
                 std::size_t comma = t.find(',');
-                std::string name(trim(t.substr(0, comma)));
+                std::string name(core::trim_ows(t.substr(0, comma)));
                 t = comma == t.npos ? std::string_view() : t.substr(comma + 1);
                 for (char& c : name)
                     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');

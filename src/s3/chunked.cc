@@ -4,6 +4,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/text.h"
 #include "s3/checksum.h"
 #include "s3/errors.h"
 #include "s3/sigv4.h"
@@ -31,12 +32,6 @@ int hex_value(char c) {
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 }  // namespace
@@ -155,7 +150,7 @@ Result<void> AwsChunkedDecoder::trailer_line(const std::string& line) {
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
         if (c == ' ' || c == '\t') return malformed("bad trailer name");
     }
-    std::string value(trim(std::string_view(line).substr(colon + 1)));
+    std::string value(core::trim_ows(std::string_view(line).substr(colon + 1)));
     if (name == "x-amz-trailer-signature") {
         if (!trailer_signature_.empty()) return malformed("two trailer signatures");
         trailer_signature_ = value;

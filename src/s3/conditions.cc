@@ -2,22 +2,17 @@
 
 #include <charconv>
 
+#include "core/text.h"
 #include "s3/internal/text.h"
 
 namespace moat::s3 {
 namespace {
 
-std::string_view trim(std::string_view v) {
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return v;
-}
-
 // RFC 9110 §13.1.1: a list of entity tags or "*"; S3 compares strongly, ignoring W/.
 bool etag_listed(std::string_view header, std::string_view etag) {
     while (!header.empty()) {
         auto comma = header.find(',');
-        std::string_view item = trim(header.substr(0, comma));
+        std::string_view item = core::trim_ows(header.substr(0, comma));
         header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
         if (item == "*") return true;
         if (item.substr(0, 2) == "W/") item.remove_prefix(2);
@@ -57,13 +52,14 @@ Code evaluate_conditions(const Conditions& c, std::string_view etag,
 RangeSpec parse_range(std::string_view header, std::uint64_t size) {
     RangeSpec whole;
     whole.length = size;
-    header = trim(header);
+    header = core::trim_ows(header);
     if (header.substr(0, 6) != "bytes=") return whole;
-    std::string_view spec = trim(header.substr(6));
+    std::string_view spec = core::trim_ows(header.substr(6));
     if (spec.find(',') != std::string_view::npos) return whole;
     auto dash = spec.find('-');
     if (dash == std::string_view::npos) return whole;
-    std::string_view a = trim(spec.substr(0, dash)), b = trim(spec.substr(dash + 1));
+    std::string_view a = core::trim_ows(spec.substr(0, dash)),
+                     b = core::trim_ows(spec.substr(dash + 1));
     RangeSpec r;
     r.kind = RangeSpec::kPart;
     std::uint64_t first = 0, last = 0;

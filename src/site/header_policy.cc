@@ -4,16 +4,10 @@
 #include <array>
 #include <string_view>
 
+#include "core/text.h"
+
 namespace moat::site {
-
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 // RFC 9110 §5.6.2 tchar.
 bool is_token(std::string_view s) {
@@ -78,12 +72,12 @@ HeaderList security_headers(const HeaderPolicy& p, bool https) {
     put("cross-origin-resource-policy", p.cross_origin_resource_policy);
 
     for (const auto& r : p.remove) {
-        const std::string name = lower(r);
+        const std::string name = core::ascii_lower(r);
         std::erase_if(out, [&](const auto& h) { return h.first == name; });
     }
     const std::size_t defaults = out.size();
     for (const auto& [n, v] : p.add) {
-        std::string name = lower(n);
+        std::string name = core::ascii_lower(n);
         if (!is_token(name) || !is_safe_value(v) || is_reserved(name)) continue;
         auto end = out.begin() + static_cast<std::ptrdiff_t>(defaults);
         auto it = std::find_if(out.begin(), end, [&](const auto& h) { return h.first == name; });
@@ -101,7 +95,7 @@ Result<void> validate_header_policy(const HeaderPolicy& p) {
         if (!is_token(n)) return make_error(Errc::kInvalidArgument, "bad header name: " + n);
         if (!is_safe_value(v))
             return make_error(Errc::kInvalidArgument, "header value has CR, LF or NUL: " + n);
-        if (is_reserved(lower(n)))
+        if (is_reserved(core::ascii_lower(n)))
             return make_error(Errc::kInvalidArgument, "header is set by moat itself: " + n);
     }
     const std::string* values[] = {&p.csp,

@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "core/log.h"
+#include "core/text.h"
 #include "edge/http1/parser.h"
 #include "edge/service/internal/body_reader.h"
 #include "edge/service/internal/input_buffer.h"
@@ -36,17 +37,11 @@ bool ieq(std::string_view a, std::string_view b) {
     return true;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 // Whether a token appears in a comma-separated list header (Connection: a, close).
 bool has_token(std::string_view list, std::string_view token) {
     while (!list.empty()) {
         std::size_t comma = list.find(',');
-        if (ieq(trim(list.substr(0, comma)), token)) return true;
+        if (ieq(core::trim_ows(list.substr(0, comma)), token)) return true;
         if (comma == list.npos) break;
         list.remove_prefix(comma + 1);
     }
@@ -204,7 +199,7 @@ private:
         auto framing = BodyReader::Framing::kNone;
         std::uint64_t length = 0;
         if (te_fields > 0) {
-            if (te_fields > 1 || !ieq(trim(req.header("transfer-encoding")), "chunked")) {
+            if (te_fields > 1 || !ieq(core::trim_ows(req.header("transfer-encoding")), "chunked")) {
                 answer_and_close(501, "only chunked transfer coding is supported");
                 return false;
             }
@@ -220,7 +215,7 @@ private:
         bool expect_continue = false;
         if (auto ex = req.header("expect"); !ex.empty()) {
             // RFC 9110 §10.1.1: 100-continue is the only expectation defined; 417 otherwise.
-            if (!ieq(trim(ex), "100-continue")) {
+            if (!ieq(core::trim_ows(ex), "100-continue")) {
                 answer_and_close(417, "unsupported expectation");
                 return false;
             }
