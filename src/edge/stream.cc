@@ -195,6 +195,20 @@ asio::awaitable<Result<std::size_t>> TlsStream::read_some(char* buf, std::size_t
 }
 
 asio::awaitable<Result<void>> TlsStream::write_all(const char* data, std::size_t len) {
+    auto r = co_await write_records(data, len);
+    if (!r) co_return r;
+    co_return co_await flush();
+}
+
+asio::awaitable<Result<void>> TlsStream::write_all(std::span<const std::string_view> parts) {
+    for (std::string_view p : parts) {
+        auto r = co_await write_records(p.data(), p.size());
+        if (!r) co_return r;
+    }
+    co_return co_await flush();
+}
+
+asio::awaitable<Result<void>> TlsStream::write_records(const char* data, std::size_t len) {
     while (len > 0) {
         ERR_clear_error();
         std::size_t n = 0;
@@ -208,7 +222,7 @@ asio::awaitable<Result<void>> TlsStream::write_all(const char* data, std::size_t
         auto w = co_await wait_for(r);
         if (!w) co_return w.error();
     }
-    co_return co_await flush();
+    co_return Result<void>{};
 }
 
 asio::awaitable<Result<void>> TlsStream::fill() {

@@ -11,6 +11,7 @@
 #include <asio/ip/tcp.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "core/result.h"
@@ -75,6 +76,9 @@ public:
     asio::awaitable<Result<void>> handshake();
     asio::awaitable<Result<std::size_t>> read_some(char* buf, std::size_t len);
     asio::awaitable<Result<void>> write_all(const char* data, std::size_t len);
+    // The parts in order, as records of their own (a part is never copied to be joined to the
+    // next), sent with one flush: what HTTP/2 hands over as frame bytes and body slices.
+    asio::awaitable<Result<void>> write_all(std::span<const std::string_view> parts);
     // kTLS + SSL_sendfile when the kernel took the keys; pread + SSL_write otherwise.
     asio::awaitable<Result<void>> send_file(int fd, std::uint64_t offset, std::uint64_t len);
     // Sends close_notify without waiting for the peer's (RFC 8446 §6.1 allows it).
@@ -93,6 +97,9 @@ private:
     asio::awaitable<Result<void>> wait_for(int ret);
     // Sends what the write buffer holds.
     asio::awaitable<Result<void>> flush();
+    // SSL_write of all of data; the records wait in the write buffer for flush() (which a
+    // full buffer does by itself).
+    asio::awaitable<Result<void>> write_records(const char* data, std::size_t len);
     // Reads what the socket has into OpenSSL's input (a memory BIO); kIo at the peer's close.
     asio::awaitable<Result<void>> fill();
     // Bytes one read(2) takes: a request, a handshake flight, or a part of a larger record.

@@ -411,6 +411,53 @@ TEST_F(Http2Session, LargeBodyFlowsWithWindowUpdates) {
     EXPECT_TRUE(wire_bytes_fit(observer.done[0].bytes, big.size()));
 }
 
+TEST_F(Http2Session, LargeMemoryBodiesLeaveAsSlicesThatHoldTheirBody) {
+    std::string big(100 * 1024, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 13);
+    Response r = mem_response(big);
+    std::weak_ptr<const std::string> body = r.body.bytes;
+    const char* first = r.body.bytes->data();
+    handler.routes["/big"] = std::move(r);
+    handler.routes["/small"] = mem_response(std::string(3000, 's'));
+    start();
+    auto big_id = client.get("/big");
+    auto small_id = client.get("/small");
+    std::string c2s = client.drain();
+    ASSERT_TRUE(feed(*server, c2s));
+    Output out;
+    while (server->produce(out, 1 << 20) > 0) {
+    }
+    // The 100 KiB body (the peer's 64 KiB window of it) went out as slices of the body
+    // itself: no byte of it was copied into out.bytes. The small body was copied.
+    ASSERT_FALSE(out.slices.empty());
+    std::size_t sliced = 0;
+    for (const auto& sl : out.slices) {
+        EXPECT_GE(sl.data, first);
+        EXPECT_LE(sl.data + sl.len, first + big.size());
+        EXPECT_GE(sl.len, 4096u);
+        EXPECT_LE(sl.at, out.bytes.size());
+        sliced += sl.len;
+    }
+    EXPECT_EQ(sliced, out.sliced);
+    EXPECT_EQ(sliced, 65535u);  // RFC 9113 §6.9.2: the initial window
+    EXPECT_LT(out.bytes.size(), 3000u + 2048u);
+    // The route (the "cache") lets go of the body: the slices keep it alive.
+    handler.routes.clear();
+    EXPECT_FALSE(body.expired());
+    // In order, the pieces are what a client decodes.
+    auto flat = out.flat();
+    EXPECT_EQ(flat.size(), out.size());
+    auto n = nghttp2_session_mem_recv(client.h2, reinterpret_cast<const std::uint8_t*>(flat.data()),
+                                      flat.size());
+    EXPECT_EQ(n, static_cast<ssize_t>(flat.size()));
+    out.clear();
+    client.pump(*server);
+    EXPECT_TRUE(body.expired());
+    EXPECT_TRUE(client.streams[big_id].body == big);
+    EXPECT_EQ(client.streams[small_id].body, std::string(3000, 's'));
+    EXPECT_FALSE(client.server_error) << client.server_error_detail;
+}
+
 TEST_F(Http2Session, PeerThatNeverReadsKeepsOutputBounded) {
     handler.routes["/big"] = mem_response(std::string(4 * 1024 * 1024, 'z'));
     start();

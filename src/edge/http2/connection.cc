@@ -43,7 +43,8 @@ asio::awaitable<void> serve(TlsStream& s, ConnControl& ctl, Deadline& dl, const 
     SessionInfo si{true, info.sni, info.local_port, w->index};
     auto session = Session::create(st, *handler, &observer, si);
     std::string in(16 * 1024, '\0');
-    std::string out;  // grows to about kWriteChunk + one frame on the first large response
+    Output out;  // grows to about kWriteChunk + one frame on the first large response
+    std::vector<std::string_view> parts;
     bool shut = false;
     bool was_idle = false;
     Clock::time_point idle_since;
@@ -58,7 +59,9 @@ asio::awaitable<void> serve(TlsStream& s, ConnControl& ctl, Deadline& dl, const 
             out.clear();
             if (session->produce(out, kWriteChunk) == 0) break;  // blocked on flow control
             dl.set(st.write_timeout);
-            auto r = co_await s.write_all(out.data(), out.size());
+            parts.clear();
+            out.pieces(parts);
+            auto r = co_await s.write_all(parts);
             if (!r) co_return;
         }
         if (!session->want_read() && !session->want_write()) break;
@@ -90,7 +93,9 @@ asio::awaitable<void> serve(TlsStream& s, ConnControl& ctl, Deadline& dl, const 
             }
             if (!out.empty()) {
                 dl.set(st.write_timeout);
-                co_await s.write_all(out.data(), out.size());
+                parts.clear();
+                out.pieces(parts);
+                co_await s.write_all(parts);
             }
             break;
         }

@@ -28,6 +28,9 @@ constexpr std::size_t kMaxUploadAfterAnswer = 4 * kMaxUploadPerStream;
 constexpr std::uint32_t kInitialWindow = 65535;
 // DATA frame header (RFC 9113 §4.1).
 constexpr std::size_t kFrameHeader = 9;
+// DATA payloads of at least this many bytes from memory go out as Output slices, not copied:
+// below it the copy is cheaper than the TLS record of its own a slice's frame header makes.
+constexpr std::size_t kSliceMin = 4096;
 // Each DATA frame we send lets the client answer with a stream and a connection WINDOW_UPDATE;
 // those are not a flood. Credit is capped so a burst of sends cannot bank unlimited updates.
 constexpr std::uint32_t kWindowUpdateCreditPerData = 2;
@@ -172,7 +175,7 @@ public:
 
     void init();
     Result<void> receive(const std::uint8_t* data, std::size_t len);
-    std::size_t produce(std::string& out, std::size_t max_bytes);
+    std::size_t produce(Output& out, std::size_t max_bytes);
     bool want_read() const {
         return abort_frame_.empty() && !failed_ && !calm_ && nghttp2_session_want_read(h2_) != 0;
     }
@@ -262,10 +265,13 @@ private:
     SessionInfo conn_;
     nghttp2_session* h2_ = nullptr;
     std::list<Stream> live_, free_;  // spliced between, so streams are allocated once
-    std::vector<nghttp2_nv> nva_;    // reused for every response
+    // The stream whose header block is being decoded: on_header runs once per field, and
+    // nghttp2's stream lookup is a hash-map probe each time.
+    Stream* in_headers_ = nullptr;
+    std::vector<nghttp2_nv> nva_;  // reused for every response
     RateWindow resets_, control_;
     std::uint32_t window_update_credit_ = 0;
-    std::string* out_ = nullptr;  // produce()'s output, for send_body
+    Output* out_ = nullptr;  // produce()'s output, for send_body
     std::size_t out_limit_ = 0;
     const char* calm_reason_ = "";
     bool calm_ = false, failed_ = false, send_failed_ = false, goaway_ = false;
@@ -337,11 +343,11 @@ Result<void> Session::Impl::receive(const std::uint8_t* data, std::size_t len) {
     return {};
 }
 
-std::size_t Session::Impl::produce(std::string& out, std::size_t max_bytes) {
+std::size_t Session::Impl::produce(Output& out, std::size_t max_bytes) {
     if (!abort_frame_.empty()) {
         if (abort_sent_) return 0;
         abort_sent_ = true;
-        out.append(abort_frame_);
+        out.bytes.append(abort_frame_);
         return abort_frame_.size();
     }
     if (send_failed_) return 0;
@@ -357,7 +363,7 @@ std::size_t Session::Impl::produce(std::string& out, std::size_t max_bytes) {
         }
         // 0: nothing to send, or send_body paused because the budget is used up.
         if (n == 0) break;
-        out.append(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+        out.bytes.append(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
     }
     out_ = nullptr;
     return out.size() - start;
@@ -372,13 +378,16 @@ int Session::Impl::on_begin_headers(nghttp2_session*, const nghttp2_frame* f, vo
     s.self = std::prev(me->live_.end());
     s.id = f->hd.stream_id;
     nghttp2_session_set_stream_user_data(me->h2_, s.id, &s);
+    me->in_headers_ = &s;
     return 0;
 }
 
 int Session::Impl::on_header(nghttp2_session*, const nghttp2_frame* f, nghttp2_rcbuf* name,
                              nghttp2_rcbuf* value, std::uint8_t, void* p) {
     auto* me = self(p);
-    Stream* s = me->stream(f->hd.stream_id);
+    Stream* s = me->in_headers_ && me->in_headers_->id == f->hd.stream_id
+                    ? me->in_headers_
+                    : me->stream(f->hd.stream_id);
     // Trailers (after the request head) are ignored: static files take no request content.
     if (!s || s->dispatched || f->headers.cat != NGHTTP2_HCAT_REQUEST || s->too_large) return 0;
     auto n = view(name);
@@ -494,6 +503,7 @@ int Session::Impl::on_stream_close(nghttp2_session*, std::int32_t id, std::uint3
     if (me->closing_) return 0;
     Stream* s = me->stream(id);
     if (!s) return 0;
+    if (me->in_headers_ == s) me->in_headers_ = nullptr;
     nghttp2_session_set_stream_user_data(me->h2_, id, nullptr);
     if (s->dispatched && me->observer_) {
         bool completed = code == NGHTTP2_NO_ERROR && s->sent == s->body_len;
@@ -603,12 +613,18 @@ int Session::Impl::send_body(nghttp2_session*, nghttp2_frame* f, const std::uint
     auto* me = self(p);
     auto* s = static_cast<Stream*>(src->ptr);
     MOAT_ASSERT(me->out_ && f->data.padlen == 0);
-    std::string& out = *me->out_;
+    Output& o = *me->out_;
+    std::string& out = o.bytes;
     std::size_t at = out.size();
     if (s->mem) {
         // append, not resize + memcpy: resize would zero 16 KiB per frame first.
         out.append(reinterpret_cast<const char*>(framehd), kFrameHeader);
-        out.append(s->mem + s->sent, len);
+        if (len >= kSliceMin && s->res.body.bytes) {
+            o.slices.push_back({out.size(), s->mem + s->sent, len, s->res.body.bytes});
+            o.sliced += len;
+        } else {
+            out.append(s->mem + s->sent, len);
+        }
     } else {
         out.resize(at + kFrameHeader + len);
         char* dst = out.data() + at;
@@ -630,7 +646,7 @@ int Session::Impl::send_body(nghttp2_session*, nghttp2_frame* f, const std::uint
     }
     s->sent += len;
     // Budget used up: make mem_send return so produce() hands the bytes to the socket.
-    return out.size() >= me->out_limit_ ? NGHTTP2_ERR_PAUSE : 0;
+    return o.size() >= me->out_limit_ ? NGHTTP2_ERR_PAUSE : 0;
 }
 
 // Session: thin forwarding to Impl, which keeps nghttp2 out of the header.
@@ -648,8 +664,34 @@ std::unique_ptr<Session> Session::create(const EdgeSettings& settings, Handler& 
 Result<void> Session::receive(const std::uint8_t* data, std::size_t len) {
     return impl_->receive(data, len);
 }
-std::size_t Session::produce(std::string& out, std::size_t max_bytes) {
+std::size_t Session::produce(Output& out, std::size_t max_bytes) {
     return impl_->produce(out, max_bytes);
+}
+
+std::size_t Session::produce(std::string& out, std::size_t max_bytes) {
+    Output o;
+    std::size_t n = impl_->produce(o, max_bytes);
+    out += o.flat();
+    return n;
+}
+
+void Output::pieces(std::vector<std::string_view>& out) const {
+    std::size_t pos = 0;
+    for (const Slice& s : slices) {
+        if (s.at > pos) out.emplace_back(bytes.data() + pos, s.at - pos);
+        out.emplace_back(s.data, s.len);
+        pos = s.at;
+    }
+    if (pos < bytes.size()) out.emplace_back(bytes.data() + pos, bytes.size() - pos);
+}
+
+std::string Output::flat() const {
+    std::vector<std::string_view> v;
+    pieces(v);
+    std::string s;
+    s.reserve(size());
+    for (auto p : v) s.append(p);
+    return s;
 }
 bool Session::want_read() const { return impl_->want_read(); }
 bool Session::want_write() const { return impl_->want_write(); }

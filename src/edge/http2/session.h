@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "edge/handler.h"
@@ -40,6 +41,34 @@ public:
                                   bool completed) = 0;
 };
 
+// What produce() yields for the socket: frame bytes, and large response-body slices that stay
+// where the body cache keeps them. A slice is sent after bytes[0, at) and before the rest, so a
+// 16 KiB DATA frame costs no copy into `bytes` (one copy less per body byte: measured 6.7% of
+// the CPU of serving a 2 MiB file). Each slice holds its body, which may outlive its stream.
+struct Output {
+    struct Slice {
+        std::size_t at = 0;  // the slice follows bytes[0, at)
+        const char* data = nullptr;
+        std::size_t len = 0;
+        std::shared_ptr<const std::string> hold;
+    };
+    std::string bytes;
+    std::vector<Slice> slices;
+    std::size_t sliced = 0;  // sum of slice lengths
+
+    std::size_t size() const { return bytes.size() + sliced; }
+    bool empty() const { return size() == 0; }
+    void clear() {
+        bytes.clear();
+        slices.clear();
+        sliced = 0;
+    }
+    // The output in order as pieces to write (views into bytes and into the slices).
+    void pieces(std::vector<std::string_view>& out) const;
+    // The output as one string (tests).
+    std::string flat() const;
+};
+
 class Session {
 public:
     // settings and handler must outlive the Session; observer may be null, else it must
@@ -62,6 +91,8 @@ public:
     // the number of bytes appended; 0 when nothing can be sent now (nothing pending, or only
     // data blocked by the peer's flow-control window: wait for input). Response bodies are read
     // lazily here, so a peer that does not read costs no memory beyond what the caller keeps.
+    std::size_t produce(Output& out, std::size_t max_bytes);
+    // The same, flattened into one string (tests, the fuzzer).
     std::size_t produce(std::string& out, std::size_t max_bytes);
 
     // Both false: the session is finished; close the connection.
