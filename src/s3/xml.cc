@@ -45,6 +45,14 @@ public:
         if (s_.substr(p_, 5) == "<?xml") {
             auto end = s_.find("?>", p_);
             if (end == std::string_view::npos) return fail("unterminated XML declaration");
+            // XML 1.0 §2.8: version, encoding and standalone pseudo-attributes, nothing else
+            // (not skipped blindly: markup hidden in it would pass unseen).
+            std::string_view decl = s_.substr(p_ + 5, end - p_ - 5);
+            if (decl.empty() || !is_space(decl[0])) return fail("bad XML declaration");
+            for (char c : decl)
+                if (!is_space(c) && !is_name_char(static_cast<unsigned char>(c)) && c != '=' &&
+                    c != '"' && c != '\'')
+                    return fail("bad XML declaration");
             p_ = end + 2;
         }
         if (auto r = misc(); !r) return r.error();
@@ -182,6 +190,15 @@ private:
         ++p_;  // '<'
         auto qname = name();
         if (!qname) return qname.error();
+        // Namespaces in XML §4: a QName is [prefix ':'] local part, each a name without a colon
+        // (an empty local part, or one starting with a digit, would make an element no writer
+        // can write back).
+        if (auto colon = qname->find(':'); colon != std::string::npos) {
+            bool ok = colon > 0 && colon + 1 < qname->size() &&
+                      qname->find(':', colon + 1) == std::string::npos &&
+                      is_name_start(static_cast<unsigned char>((*qname)[colon + 1]));
+            if (!ok) return fail("bad qualified name <" + *qname + ">");
+        }
         node.name = local(*qname);
         bool self_closing = false;
         MOAT_TRY(attributes(self_closing));
