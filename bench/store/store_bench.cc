@@ -6,10 +6,19 @@
 //   store-cold Store::open_object + read_at of every byte, one pass, from a Store opened afresh
 //             (nothing cached: a SQLite lookup, a data-key unseal and decryption per GET)
 //   store-2nd one more pass: the second read of each name, which the caches keep (a large
-//             object is decrypted whole into the plaintext cache, if it fits)
+//             object was decrypted whole into the plaintext cache by its first whole read, if
+//             it fit)
 //   store-warm `repeat` more passes: served from what the caches kept
+//   fs-sum / store-sum  what a consumer of the bytes pays (`repeat` passes each): fs-sum is
+//             open + read into a buffer + a 64-bit sum of every byte + close; store-sum is
+//             open_object + view() of the cached plaintext (read_at into the buffer where
+//             nothing is lent) + the same sum. Both check the sum.
 //   store-new one pass right after a PUT of new bytes to every object: the first GET after a
 //             write
+//   store-refill after garbage collection drops the blobs store-new replaced, one more PUT of
+//             new bytes and a pass: the plain cache fills buffers the collected entries freed
+//             (at most two objects' worth are kept: with --count 2 every fill is recycled,
+//             against store-new's fresh ones)
 // Each phase runs `threads` threads over `count` objects of `size` bytes and prints objects/s
 // and MiB/s; store-warm reads every object `repeat` times, as fs-get does (a GET of 2000 small
 // objects takes a few milliseconds, too short to time on a shared machine).
@@ -100,6 +109,39 @@ bool fs_get(const std::string& path, std::string& buf) {
     return total > 0;
 }
 
+// Adds bytes [off, off + n) of an object to the sum of its little-endian 64-bit words, as if the
+// object were one buffer, whatever pieces it comes in (a file's reads, a store's slices). One
+// pass over every byte, cheap enough that getting the bytes dominates.
+std::uint64_t add_words(std::uint64_t sum, std::uint64_t off, const char* p, std::size_t n) {
+    std::size_t i = 0;
+    auto byte_at = [&](std::size_t j) {
+        return static_cast<std::uint64_t>(static_cast<unsigned char>(p[j]))
+               << (8 * ((off + j) % 8));
+    };
+    for (; i < n && (off + i) % 8 != 0; ++i) sum += byte_at(i);
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        sum += w;
+    }
+    for (; i < n; ++i) sum += byte_at(i);
+    return sum;
+}
+
+bool fs_sum(const std::string& path, std::string& buf, std::uint64_t want) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    std::uint64_t off = 0, sum = 0;
+    for (;;) {
+        ssize_t k = ::read(fd, buf.data(), buf.size());
+        if (k <= 0) break;
+        sum = add_words(sum, off, buf.data(), static_cast<std::size_t>(k));
+        off += static_cast<std::uint64_t>(k);
+    }
+    ::close(fd);
+    return sum == want;
+}
+
 std::int64_t thread_cpu_ns() {
     timespec ts{};
     ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -130,12 +172,12 @@ double run_phase(const char* name, const Options& o, int passes, F&& each) {
     double secs = std::chrono::duration<double>(t1 - t0).count();
     // For `perf record -k monotonic` + `perf report --time START,END` of one phase.
     if (std::getenv("MOAT_BENCH_TIMES"))
-        std::printf("%-10s monotonic %.6f,%.6f\n", name,
+        std::printf("%-12s monotonic %.6f,%.6f\n", name,
                     std::chrono::duration<double>(t0.time_since_epoch()).count(),
                     std::chrono::duration<double>(t1.time_since_epoch()).count());
     double ops = total / secs;
     std::printf(
-        "%-10s %8d objects x %9zu B, %d threads: %10.0f objects/s %9.1f MiB/s %9.1f us "
+        "%-12s %8d objects x %9zu B, %d threads: %10.0f objects/s %9.1f MiB/s %9.1f us "
         "cpu/object%s\n",
         name, total, o.size, o.threads, ops, ops * static_cast<double>(o.size) / 1048576.0,
         static_cast<double>(cpu_ns.load()) / 1000.0 / total, failures ? "  (FAILURES)" : "");
@@ -195,14 +237,17 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "store: %s\n", st.error().detail.c_str());
         return 1;
     }
+    std::vector<std::string> versions(o.count);  // of the last put_all, per object
     auto put_all = [&](const char* phase) {
         moat::store::Store& store = **st;
         run_phase(phase, o, 1, [&](int i, std::string&) {
             BytesSource src(data[i]);
             moat::store::PutOptions po;
             po.expected_size = data[i].size();
-            return static_cast<bool>(
-                store.put("content", "bench/obj" + std::to_string(i), src, po));
+            auto r = store.put("content", "bench/obj" + std::to_string(i), src, po);
+            if (!r) return false;
+            versions[i] = r->version_id;
+            return true;
         });
     };
     put_all("store-put");
@@ -232,10 +277,47 @@ int main(int argc, char** argv) {
     run_phase("store-cold", o, 1, store_get);
     run_phase("store-2nd", o, 1, store_get);
     run_phase("store-warm", o, o.repeat, store_get);
+    std::vector<std::uint64_t> sums;
+    for (const auto& d : data) sums.push_back(add_words(0, 0, d.data(), d.size()));
+    run_phase("fs-sum", o, o.repeat, [&](int i, std::string& buf) {
+        return fs_sum(fsdir + "/obj" + std::to_string(i), buf, sums[i]);
+    });
+    run_phase("store-sum", o, o.repeat, [&](int i, std::string& buf) {
+        auto r = store.open_object("content", "bench/obj" + std::to_string(i));
+        if (!r) return false;
+        const std::uint64_t size = (*r)->info().size;
+        std::uint64_t off = 0, sum = 0;
+        while (off < size) {
+            if (auto lent = (*r)->view(off, static_cast<std::size_t>(size - off))) {
+                sum = add_words(sum, off, lent->bytes.data(), lent->bytes.size());
+                off += lent->bytes.size();
+                continue;
+            }
+            auto k = (*r)->read_at(off, buf.data(), buf.size());
+            if (!k || *k == 0) return false;
+            sum = add_words(sum, off, buf.data(), *k);
+            off += *k;
+        }
+        return sum == sums[i];
+    });
     // New bytes for every object (the last byte flipped: new blobs, not deduplicated), then the
     // first GET of each.
     for (auto& d : data) d.back() = static_cast<char>(~d.back());
+    auto first = versions;
     put_all("store-put2");
     run_phase("store-new", o, 1, store_get);
+    // The bucket keeps versions: the first ones' blobs go once those versions are removed.
+    for (int i = 0; i < o.count; ++i)
+        if (!store.remove("content", "bench/obj" + std::to_string(i), first[i])) {
+            std::fprintf(stderr, "store: removing a version failed\n");
+            return 1;
+        }
+    if (!store.collect_garbage()) {
+        std::fprintf(stderr, "store: garbage collection failed\n");
+        return 1;
+    }
+    for (auto& d : data) d.front() = static_cast<char>(~d.front());
+    put_all("store-put3");
+    run_phase("store-refill", o, 1, store_get);
     return 0;
 }

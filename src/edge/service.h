@@ -56,6 +56,9 @@ public:
     // write() (for HEAD, none are written and content_length is only announced).
     virtual Result<void> start(int status, const ServiceHeaders& headers,
                                std::uint64_t content_length) = 0;
+    // Blocks until every byte is sent or encrypted into the TLS layer's own buffer: no copy is
+    // kept, so the caller may free or reuse `bytes` as soon as it returns (zero-copy GETs lend
+    // the store's cached plaintext for exactly that long).
     virtual Result<void> write(std::string_view bytes) = 0;
     virtual bool started() const = 0;
     // start() and write() of a whole small body.

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <limits>
 
 #include "s3/conditions.h"
 #include "s3/error_response.h"
@@ -175,11 +176,22 @@ Result<void> get_object(Call& c) {
     }
     MOAT_TRY(c.res.start(status, c.headers(std::move(h)), range.length));
     if (head) return {};
-    std::string buf(std::min<std::uint64_t>(kReadPiece, std::max<std::uint64_t>(range.length, 1)),
-                    '\0');
+    std::string buf;  // for the pieces the store cannot lend (not in its plaintext cache)
     std::uint64_t pos = range.first, end = range.first + range.length;
     while (pos < end) {
-        std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), end - pos));
+        // Zero-copy: the TLS layer encrypts straight from the store's cached plaintext.
+        // write() has consumed the bytes when it returns; `lent` keeps them alive until then,
+        // even if the cache evicts the entry meanwhile.
+        auto rest = static_cast<std::size_t>(
+            std::min<std::uint64_t>(end - pos, std::numeric_limits<std::size_t>::max()));
+        if (auto lent = reader->view(pos, rest)) {
+            MOAT_TRY(c.res.write(lent->bytes));
+            pos += lent->bytes.size();
+            c.bytes_sent += lent->bytes.size();
+            continue;
+        }
+        if (buf.empty()) buf.resize(std::min<std::uint64_t>(kReadPiece, end - pos));
+        std::size_t want = std::min(buf.size(), rest);
         auto n = reader->read_at(pos, buf.data(), want);
         if (!n) return from_store(n.error());
         if (*n == 0) return s3_error(Code::kInternalError, "object ended before its size");

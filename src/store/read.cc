@@ -1,16 +1,16 @@
 // LocalStore: HEAD and GET of objects, the store's hot read path. A GET resolves the name to a
 // version record with its blobs' unsealed data keys (read_cache_, else one SQLite statement),
 // pins the blobs against garbage collection and decrypts chunks as the caller reads, or copies
-// a hot large blob's plaintext from plain_cache_.
+// (read_at) or lends (view) a hot large blob's plaintext from plain_cache_.
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "store/internal/crypto.h"
 #include "store/internal/names.h"
 #include "store/local_store.h"
 
 namespace moat::store {
-
 namespace {
 
 std::string blob_key_aad(std::string_view hash_hex) {
@@ -38,10 +38,9 @@ public:
     Result<std::size_t> read_at(std::uint64_t offset, char* buf, std::size_t n) override {
         std::size_t done = 0;
         while (done < n && offset < v_->info.size) {
-            auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
-            std::size_t i = static_cast<std::size_t>(it - starts_.begin()) - 1;
-            if (!readers_[i] && !plains_[i]) MOAT_TRY(open_segment(i));
+            std::size_t i = segment_of(offset);
             std::uint64_t at = offset - starts_[i];
+            if (!readers_[i] && !plains_[i]) MOAT_TRY(open_segment(i));
             std::size_t got = 0;
             if (plains_[i]) {
                 const auto& p = *plains_[i];
@@ -59,13 +58,32 @@ public:
         return done;
     }
 
+    // Lends the segment's plaintext when the plain cache has it or admits it now; the owner
+    // is the cache entry's Plain, which outlives its eviction while anyone holds it.
+    std::optional<Slice> view(std::uint64_t offset, std::size_t n) override {
+        if (n == 0 || offset >= v_->info.size) return std::nullopt;
+        std::size_t i = segment_of(offset);
+        std::uint64_t at = offset - starts_[i];
+        // A failure to open is left for read_at to report (it tries again).
+        if (!readers_[i] && !plains_[i] && !open_segment(i)) return std::nullopt;
+        const auto& p = plains_[i];
+        if (!p || at >= p->size()) return std::nullopt;
+        std::size_t got = static_cast<std::size_t>(std::min<std::uint64_t>(n, p->size() - at));
+        return Slice{std::string_view(p->data() + at, got), p};
+    }
+
 private:
+    std::size_t segment_of(std::uint64_t offset) const {
+        auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
+        return static_cast<std::size_t>(it - starts_.begin()) - 1;
+    }
+
     // The whole plaintext of a blob, or null if any chunk fails (nothing unauthenticated kept).
-    static std::shared_ptr<internal::PlainCache::Plain> decrypt_whole(
-        const internal::BlobRef& ref) {
+    static std::shared_ptr<internal::PlainCache::Plain> decrypt_whole(const internal::BlobRef& ref,
+                                                                      internal::PlainCache& cache) {
         auto r = internal::BlobReader::open(ref);
         if (!r) return nullptr;
-        auto p = std::make_shared<internal::PlainCache::Plain>(static_cast<std::size_t>(ref.size));
+        auto p = cache.make_plain(static_cast<std::size_t>(ref.size));
         std::size_t at = 0;
         while (at < p->size()) {
             auto got = (*r)->read_at(at, p->data() + at, p->size() - at);
@@ -83,7 +101,7 @@ private:
         if (!ref.path.empty()) {
             if ((plains_[i] = cache.get(ref.file_id))) return {};
             if (cache.admit(ref.file_id, ref.size)) {
-                if (auto p = decrypt_whole(ref)) {
+                if (auto p = decrypt_whole(ref, cache)) {
                     cache.put(ref.file_id, p);
                     plains_[i] = std::move(p);
                     return {};

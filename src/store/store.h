@@ -104,6 +104,13 @@ public:
     virtual Headers verified_checksums() const { return {}; }
 };
 
+// Plaintext bytes of an object lent without a copy: `bytes` stays valid, unchanged, for as long
+// as any copy of `owner` lives (the store dropping or evicting the entry meanwhile included).
+struct Slice {
+    std::string_view bytes;
+    std::shared_ptr<const void> owner;
+};
+
 // Reads one version's plaintext, decrypting only the chunks a range needs.
 class ObjectReader {
 public:
@@ -111,6 +118,16 @@ public:
     virtual const ObjectInfo& info() const = 0;
     // Up to n bytes starting at offset; 0 at or past the end.
     virtual Result<std::size_t> read_at(std::uint64_t offset, char* buf, std::size_t n) = 0;
+    // Zero-copy read: up to n bytes at offset (at least one; it ends early at a segment's end)
+    // when they are already in memory as plaintext, or have just been decrypted into memory
+    // that the store keeps (a hot large blob). nullopt: use read_at (also at or past the end,
+    // and when the bytes are not kept; an error shows there too). Errors are never returned
+    // here, so a caller can try view() first on every piece.
+    virtual std::optional<Slice> view(std::uint64_t offset, std::size_t n) {
+        (void)offset;
+        (void)n;
+        return std::nullopt;
+    }
 };
 
 struct PutOptions {

@@ -1,9 +1,13 @@
 // PlainCache (decrypted plaintext of hot large blobs) on its own, then through LocalStore: a
 // large object is decrypted into the cache on its second read and served from it after, ranges
-// included; small (inline) objects never enter it; GC drops what it removed.
+// included; small (inline) objects never enter it; GC drops what it removed; freed buffers are
+// reused, wiped.
 #include "store/internal/plain_cache.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
 
 #include "store/local_store.h"
 #include "test_util.h"
@@ -63,6 +67,33 @@ TEST(PlainCache, CyclicReadsKeepAFixedSubsetAndPopularBlobsWin) {
     EXPECT_EQ(c.size(), 2u);
 }
 
+// A buffer freed by one entry is reused by the next fill of a similar size, and comes back
+// all zero: a shorter blob never finds the longer one's bytes after its end.
+TEST(PlainCache, RecycledBuffersComeBackWiped) {
+    PlainCache c(1 << 20, 512 * 1024);
+    auto a = c.make_plain(300000);
+    std::fill_n(a->data(), a->size(), 'A');
+    const char* at = a->data();
+    a.reset();
+    EXPECT_EQ(c.buffers().kept(), 1u);
+    auto b = c.make_plain(280000);  // less than an eighth smaller
+    EXPECT_EQ(b->data(), at);
+    EXPECT_EQ(c.buffers().kept(), 0u);
+    ASSERT_GE(b->capacity(), 300000u);
+    EXPECT_EQ(std::count(b->data(), b->data() + b->capacity(), '\0'),
+              static_cast<std::ptrdiff_t>(b->capacity()));
+    b.reset();
+    auto tiny = c.make_plain(1000);  // far smaller: a buffer of its own, not the big one
+    EXPECT_LT(tiny->capacity(), 300000u);
+    EXPECT_EQ(c.buffers().kept(), 1u);
+
+    // At most twice the object limit is kept; beyond, buffers are unmapped.
+    std::vector<std::shared_ptr<PlainCache::Plain>> many;
+    for (int i = 0; i < 4; ++i) many.push_back(c.make_plain(512 * 1024));
+    many.clear();
+    EXPECT_EQ(c.buffers().kept_bytes(), 1024u * 1024u);
+}
+
 TEST(PlainCache, EntriesOutliveEvictionWhileReadersHoldThem) {
     PlainCache c(100, 100);
     read(c, "a", 100);
@@ -94,6 +125,8 @@ TEST_F(PlainPathTest, LargeObjectsAreServedFromPlaintextAfterTheSecondRead) {
     std::string big = testing::random_data(300000, 9);  // five chunks, a partial last one
     put_ok(*store_, "bkt", "big", big);
     put_ok(*store_, "bkt", "small", "inline bytes");
+    EXPECT_EQ(*read_all(*store_, "bkt", "big"), big);
+    EXPECT_EQ(store_->plain_cache().size(), 0u);  // read once: not kept
     for (int i = 0; i < 4; ++i) {
         EXPECT_EQ(*read_all(*store_, "bkt", "big"), big);
         EXPECT_EQ(*read_all(*store_, "bkt", "small"), "inline bytes");

@@ -2,7 +2,8 @@
 
 #include <openssl/crypto.h>
 
-#include <cstdlib>
+#include <algorithm>
+#include <vector>
 
 namespace moat::store::internal {
 namespace {
@@ -13,14 +14,27 @@ constexpr std::uint64_t kAgeEvery = 4096;
 
 }  // namespace
 
-PlainCache::Plain::Plain(std::size_t n)
-    : data_(static_cast<char*>(std::malloc(n == 0 ? 1 : n))), size_(n) {
-    if (!data_) std::abort();  // out of memory (STYLE.md §4)
-}
+PlainCache::Plain::Plain(std::shared_ptr<PlainBuffers> pool, std::size_t n)
+    : pool_(std::move(pool)), buf_(pool_ ? pool_->take(n) : PlainBuffers::map(n)), size_(n) {}
 
 PlainCache::Plain::~Plain() {
-    OPENSSL_cleanse(data_, size_);
-    std::free(data_);
+    // Only [0, size) was ever written: the tail is still zero (plain_buffers.h).
+    OPENSSL_cleanse(buf_.data, size_);
+    if (pool_)
+        pool_->give(buf_);
+    else
+        PlainBuffers::unmap(buf_);
+}
+
+// Two objects' worth of kept buffers: an admission evicts about as many bytes as it adds, so
+// the next fill finds a buffer of the size it needs.
+PlainCache::PlainCache(std::size_t budget, std::size_t max_object)
+    : budget_(budget),
+      max_object_(max_object),
+      buffers_(std::make_shared<PlainBuffers>(std::min(budget, 2 * max_object))) {}
+
+std::shared_ptr<PlainCache::Plain> PlainCache::make_plain(std::size_t n) {
+    return std::make_shared<Plain>(buffers_, n);
 }
 
 std::shared_ptr<const PlainCache::Plain> PlainCache::get(const std::string& file_id) {
@@ -51,13 +65,17 @@ bool PlainCache::admit(const std::string& file_id, std::uint64_t size) {
     return true;
 }
 
+// Evicted and erased entries are released after the lock: the last reference wipes up to
+// 8 MiB and hands the buffer back, which need not stall every other reader.
 void PlainCache::put(const std::string& file_id, std::shared_ptr<const Plain> p) {
     std::size_t size = p->size();
+    std::vector<std::shared_ptr<const Plain>> evicted;
     std::lock_guard lock(mu_);
     if (index_.count(file_id) || size > budget_) return;
     while (!lru_.empty() && bytes_ + size > budget_) {
         bytes_ -= lru_.back().p->size();
         index_.erase(lru_.back().file_id);
+        evicted.push_back(std::move(lru_.back().p));
         lru_.pop_back();
     }
     lru_.push_front(Entry{file_id, std::move(p)});
@@ -66,11 +84,13 @@ void PlainCache::put(const std::string& file_id, std::shared_ptr<const Plain> p)
 }
 
 void PlainCache::erase(const std::string& file_id) {
+    std::shared_ptr<const Plain> gone;
     std::lock_guard lock(mu_);
     reads_.erase(file_id);
     auto it = index_.find(file_id);
     if (it == index_.end()) return;
     bytes_ -= it->second->p->size();
+    gone = std::move(it->second->p);
     lru_.erase(it->second);
     index_.erase(it);
 }
