@@ -5,6 +5,8 @@ set -euo pipefail
 dir=$1; secs=${2:-20}
 root=$(cd "$(dirname "$0")/.." && pwd)
 status=0
+# Undefined behaviour fails the run like a crash does (UBSan only reports it by default).
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 for bin in "$dir"/*_fuzz; do
     [ -x "$bin" ] || continue
     name=$(basename "$bin")

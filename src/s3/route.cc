@@ -174,7 +174,11 @@ Result<Route> resolve_route(const RouteInput& in, const std::vector<std::string>
     }
     if (r.key.size() > 1024)
         return s3_error(Code::kKeyTooLongError, "Your key is too long (over 1024 bytes)");
-    if (!r.bucket.empty() && (r.bucket.size() > 63 || r.bucket.find('/') != std::string::npos))
+    // An empty bucket segment with a key after it ("//key") names no bucket: refused, not
+    // taken for ListBuckets. (Naming rules proper are the store's: an unknown name is
+    // NoSuchBucket.)
+    if ((r.bucket.empty() && !r.key.empty()) || r.bucket.size() > 63 ||
+        r.bucket.find('/') != std::string::npos)
         return s3_error(Code::kInvalidBucketName, "The specified bucket is not valid.");
 
     for (auto sub : kUnsupported)

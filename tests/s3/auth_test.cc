@@ -243,6 +243,18 @@ TEST_F(SigV4Refusals, ClockSkewOverFifteenMinutes) {
     }
 }
 
+TEST_F(SigV4Refusals, DatesOutsideTheClockOrWithSignsAreRefused) {
+    // Found by s3_request_fuzz: year 9999 overflowed the nanosecond clock (undefined
+    // behaviour), and from_chars took "-1" as an hour.
+    for (const char* d : {"99991231T235959Z", "19691231T235959Z", "20130524T-10000Z",
+                          "2013-524T000000Z", "20130524T00000-Z"}) {
+        auto r = get_object();
+        r.headers[3].second = d;
+        auto a = authenticate(r, example_keys(), kExampleTime);
+        EXPECT_FALSE(a) << d;
+    }
+}
+
 TEST_F(SigV4Refusals, WrongSecretOrTamperedRequest) {
     FindKey wrong = [](std::string_view) -> Result<store::KeyRecord> {
         store::KeyRecord k;

@@ -102,6 +102,10 @@ TEST(Route, RefusesWhatItCannotServe) {
     EXPECT_EQ(err("GET", "/b?prefix=%4"), Code::kInvalidArgument);
     EXPECT_EQ(err("GET", "/b/" + std::string(1025, 'k')), Code::kKeyTooLongError);
     EXPECT_EQ(err("GET", "/" + std::string(64, 'b')), Code::kInvalidBucketName);
+    // An empty bucket segment before a key (found by s3_request_fuzz: it became ListBuckets).
+    EXPECT_EQ(err("GET", "//k"), Code::kInvalidBucketName);
+    EXPECT_EQ(err("PUT", "//%00"), Code::kInvalidBucketName);
+    EXPECT_EQ(op("GET", "/"), Op::kListBuckets);
     EXPECT_EQ(err("PUT", "/b/k?partNumber=1"), Code::kInvalidRequest);
 }
 
