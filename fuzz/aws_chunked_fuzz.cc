@@ -12,17 +12,13 @@
 #include <cstring>
 #include <string>
 
+#include "fuzz_check.h"
 #include "s3/auth.h"
 #include "s3/sigv4.h"
 
 namespace {
 
 using namespace moat;
-
-[[noreturn]] void broken(const char* what) {
-    std::fprintf(stderr, "aws_chunked_fuzz: invariant broken: %s\n", what);
-    std::abort();
-}
 
 class CutBody : public edge::ServiceBody {
 public:
@@ -67,16 +63,17 @@ Outcome run(const std::uint8_t* d, std::size_t n, s3::PayloadMode mode, std::siz
         auto got = rb->read(buf.data(), buf.size());
         if (!got) {
             auto again = rb->read(buf.data(), buf.size());
-            if (again || again.error().reason != got.error().reason) broken("error not sticky");
+            if (again || again.error().reason != got.error().reason)
+                fuzz_broken(__FILE__, "error not sticky");
             o.reason = got.error().reason;
             return o;
         }
-        if (*got > buf.size()) broken("read more than asked");
+        if (*got > buf.size()) fuzz_broken(__FILE__, "read more than asked");
         if (*got == 0) break;
         o.data.append(buf.data(), *got);
-        if (o.data.size() > n) broken("more decoded bytes than encoded ones");
+        if (o.data.size() > n) fuzz_broken(__FILE__, "more decoded bytes than encoded ones");
     }
-    if (o.data.size() != 5) broken("success with the wrong decoded length");
+    if (o.data.size() != 5) fuzz_broken(__FILE__, "success with the wrong decoded length");
     o.ok = true;
     return o;
 }
@@ -94,6 +91,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Outcome a = run(data + 1, size - 1, mode, step, 1 + (ctl & 15));
     Outcome b = run(data + 1, size - 1, mode, SIZE_MAX, 65536);
     if (a.ok != b.ok || a.reason != b.reason || (a.ok && a.data != b.data))
-        broken("the answer depends on how the body was cut");
+        fuzz_broken(__FILE__, "the answer depends on how the body was cut");
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "edge/http1/parser.h"
+#include "fuzz_check.h"
 
 namespace {
 
@@ -21,16 +22,6 @@ using moat::edge::http1::Limits;
 using moat::edge::http1::parse_request;
 using moat::edge::http1::ParseResult;
 using moat::edge::http1::ParseStatus;
-
-[[noreturn]] void broken(const char* what) {
-    std::fprintf(stderr, "http1_parser_fuzz: invariant broken: %s\n", what);
-    std::abort();
-}
-
-#define FUZZ_CHECK(cond)            \
-    do {                            \
-        if (!(cond)) broken(#cond); \
-    } while (0)
 
 bool same(const ParseResult& a, const ParseResult& b) {
     return a.status == b.status && a.consumed == b.consumed && a.error_status == b.error_status &&

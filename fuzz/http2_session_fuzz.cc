@@ -19,20 +19,11 @@
 #include <string>
 
 #include "edge/http2/session.h"
+#include "fuzz_check.h"
 
 namespace {
 
 using namespace moat::edge;
-
-[[noreturn]] void broken(const char* what) {
-    std::fprintf(stderr, "http2_session_fuzz: invariant broken: %s\n", what);
-    std::abort();
-}
-
-#define FUZZ_CHECK(cond)            \
-    do {                            \
-        if (!(cond)) broken(#cond); \
-    } while (0)
 
 std::shared_ptr<const std::string> bytes_of(std::size_t n, char c) {
     return std::make_shared<const std::string>(n, c);
@@ -107,8 +98,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // RFC 9113 §3.4: the client preface, then an empty SETTINGS frame.
     static const std::string preface = std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") +
                                        std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9);
-    bool failed = !session->receive(reinterpret_cast<const std::uint8_t*>(preface.data()),
-                                    preface.size());
+    bool failed =
+        !session->receive(reinterpret_cast<const std::uint8_t*>(preface.data()), preface.size());
     FUZZ_CHECK(!failed);
     std::size_t at = 0;
     int rounds = 0;

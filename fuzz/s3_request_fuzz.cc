@@ -17,22 +17,13 @@
 #include <string_view>
 
 #include "core/text.h"
+#include "fuzz_check.h"
 #include "s3/auth.h"
 #include "s3/route.h"
 
 namespace {
 
 using namespace moat;
-
-[[noreturn]] void broken(const char* what) {
-    std::fprintf(stderr, "s3_request_fuzz: invariant broken: %s\n", what);
-    std::abort();
-}
-
-#define FUZZ_CHECK(cond)            \
-    do {                            \
-        if (!(cond)) broken(#cond); \
-    } while (0)
 
 std::string_view next_line(std::string_view& in) {
     auto nl = in.find('\n');

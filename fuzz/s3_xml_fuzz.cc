@@ -15,22 +15,13 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "s3/lifecycle_xml.h"
 #include "s3/xml.h"
 
 namespace {
 
 using moat::s3::XmlNode;
-
-[[noreturn]] void broken(const char* what) {
-    std::fprintf(stderr, "s3_xml_fuzz: invariant broken: %s\n", what);
-    std::abort();
-}
-
-#define FUZZ_CHECK(cond)            \
-    do {                            \
-        if (!(cond)) broken(#cond); \
-    } while (0)
 
 constexpr moat::s3::XmlLimits kLimits{64 * 1024, 8, 500};
 
