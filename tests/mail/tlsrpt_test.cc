@@ -57,6 +57,13 @@ TEST(ParseDatetime, ToleratesRealWorldForms) {
     EXPECT_FALSE(parse_datetime("yesterday"));
     EXPECT_FALSE(parse_datetime("2016-13-01T00:00:00Z"));
     EXPECT_FALSE(parse_datetime("2016-04-01T00:00:00Zjunk"));
+    // Found by mail_input_fuzz: sscanf took signs, spaces and short years, so a report could
+    // be filed under the day "465-04-01".
+    for (const char* bad : {"0465-04-01T00:00:00Z", "2016-04-01T-1:00:00Z", " 2016-4-01T00:00:00Z",
+                            "2016-04-01T00:00:00+2:000", "2016-04-01T00:00:00+24:00", "2016",
+                            "2016-04-01T00:00", "+016-04-01T00:00:00Z"})
+        EXPECT_FALSE(parse_datetime(bad)) << bad;
+    EXPECT_EQ(*parse_datetime("2016-04-01 00:00:00z"), 1459468800);
 }
 
 TEST(ParseTlsRpt, RfcSampleWithMxHostAsString) {
