@@ -11,6 +11,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -138,9 +140,7 @@ bool smtp_starttls(int fd, const TlsProbeOptions& o, TlsProbeResult& r) {
         r.error = "EHLO refused: " + reply.substr(0, reply.find('\r'));
         return false;
     }
-    std::string upper = reply;
-    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    r.starttls_offered = upper.find("STARTTLS") != std::string::npos;
+    r.starttls_offered = ehlo_offers(reply, "STARTTLS");
     if (!r.starttls_offered) {
         send_all(fd, "QUIT\r\n", r.error);
         r.error = "STARTTLS is not offered";
@@ -165,6 +165,27 @@ std::string openssl_error() {
 }
 
 }  // namespace
+
+bool ehlo_offers(std::string_view reply, std::string_view keyword) {
+    bool first = true;
+    while (!reply.empty()) {
+        std::size_t nl = reply.find('\n');
+        std::string_view line = reply.substr(0, nl);
+        reply.remove_prefix(nl == std::string_view::npos ? reply.size() : nl + 1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        bool greeting = first;  // the first line is the server's name and greeting
+        first = false;
+        if (greeting || line.size() < 4 || line.substr(0, 3) != "250") continue;
+        std::string_view word = line.substr(4, line.find(' ', 4) - 4);  // npos - 4: to the end
+        if (word.size() == keyword.size() &&
+            std::equal(word.begin(), word.end(), keyword.begin(), [](char a, char b) {
+                return std::toupper(static_cast<unsigned char>(a)) ==
+                       std::toupper(static_cast<unsigned char>(b));
+            }))
+            return true;
+    }
+    return false;
+}
 
 TlsProbeResult probe_tls(const TlsProbeOptions& o) {
     TlsProbeResult r;

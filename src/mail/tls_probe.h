@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace moat::mail {
@@ -44,5 +45,10 @@ struct TlsProbeResult {
 };
 
 TlsProbeResult probe_tls(const TlsProbeOptions& options);
+
+// Whether a 250 reply to EHLO announces this extension (RFC 5321 §4.1.1.1: each line after the
+// first is "250-" or "250 " then the keyword, case-insensitive, then its parameters). The word
+// anywhere else, as in "250-mx.example says hello, no STARTTLS today", does not count.
+bool ehlo_offers(std::string_view reply, std::string_view keyword);
 
 }  // namespace moat::mail
