@@ -37,16 +37,8 @@ PIN=(taskset -c "$CLIENT_CPUS")
 LIMIT=$((DURATION + 30))
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-export OPENSSL_CONF=$OUT/client-openssl.cnf
-cat > "$OPENSSL_CONF" <<'EOF'
-openssl_conf = openssl_init
-[openssl_init]
-ssl_conf = ssl_sect
-[ssl_sect]
-system_default = system_default_sect
-[system_default_sect]
-MinProtocol = TLSv1.2
-EOF
+# The same client TLS settings as run.sh (AES-128-GCM first, as browsers).
+export OPENSSL_CONF=$(cd "$(dirname "$0")" && pwd)/client-openssl.cnf
 
 # The server's pid and every descendant's.
 tree_pids() {
