@@ -73,6 +73,10 @@ expect_eq "hook: remove of the same record" "${calls[1]:-}" "remove ${calls[0]#a
 expect_eq "the TXT record is gone afterwards" "$(txt)" ""
 kill -TERM "$MOAT_PID"; wait "$MOAT_PID" 2>/dev/null || true
 cp -a "$T/data" "$T/data.good"
+# The certificate the copied state holds is the one every case below must keep serving. (One
+# clean run in five had a different one there than `good`: the first order's certificate
+# replaced before the copy; the hook's calls so far say whether a second order ran.)
+echo "  hook calls before the copy: $(wc -l < "$T/hook.log")"
 sleep 3  # past the renewal time under renew_before_fraction = 0.99 (3 s of 300)
 
 # run_case NAME MODE PROPAGATION_TIMEOUT ERROR_REGEX: restart on the good state with the hook
@@ -87,13 +91,15 @@ run_case() {
     local t0 line
     t0=$(date +%s)
     moat_start serve --config "$T/moat.toml"
+    local restored
+    restored=$(wait_cert site.example.test 15) || fail "$1: the restored certificate is not served"
     for _ in $(seq 120); do grep -q 'certificate order failed' "$T/moat.log" && break; sleep 0.25; done
     line=$(grep "certificate order failed" "$T/moat.log" | head -1 || true)
     echo "  $1 ($(($(date +%s) - t0)) s): $line"
     expect_match "$1: clear error" "$line" "$4"
     expect_match "$1: old certificate named as still serving" "$line" 'serving=old certificate'
     expect_match "$1: backs off" "$line" 'retry_in=[0-9]+s'
-    expect_eq "$1: old certificate still served" "$(served_serial site.example.test)" "$good"
+    expect_eq "$1: old certificate still served" "$(served_serial site.example.test)" "$restored"
     expect_eq "$1: and verifies" "$(pcurl site.example.test / -o /dev/null -w '%{http_code}')" 200
     expect_match "$1: moat certs shows the failure" "$("$MOAT" certs --config "$T/moat.toml")" \
         'failing.*\(1 failures\) dns hook'
