@@ -9,27 +9,13 @@
 #include <sstream>
 
 #include "cli/release_commands.h"
+#include "store/memory_body.h"
 #include "tls/tls_test_util.h"
 
 namespace moat::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-class StringBody : public store::BodySource {
-public:
-    explicit StringBody(std::string s) : s_(std::move(s)) {}
-    Result<std::size_t> read(char* buf, std::size_t n) override {
-        n = std::min(n, s_.size() - pos_);
-        std::memcpy(buf, s_.data() + pos_, n);
-        pos_ += n;
-        return n;
-    }
-
-private:
-    std::string s_;
-    std::size_t pos_ = 0;
-};
 
 std::string slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -47,7 +33,8 @@ protected:
         s.dir = dir_.file("live/store");
         auto st = store::Store::open(s);
         ASSERT_TRUE(st) << st.error().detail;
-        StringBody body(std::string(100000, 'x'));  // big enough for a blob file
+        const std::string big(100000, 'x');  // big enough for a blob file
+        store::MemoryBody body(big);
         auto put = (*st)->put("content", "testing/example.com/index.html", body, {});
         ASSERT_TRUE(put) << put.error().detail;
         auto rep = (*st)->backup(backup_ + "/store");

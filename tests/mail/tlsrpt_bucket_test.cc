@@ -15,6 +15,7 @@
 
 #include "mail/tlsrpt_handler.h"
 #include "mail/tlsrpt_report.h"
+#include "store/memory_body.h"
 #include "store/store.h"
 
 namespace moat::mail {
@@ -53,21 +54,6 @@ std::string two_domain_report() {
            R"("end-datetime":"2026-11-20T23:59:59Z"},"policies":[)" +
            policy("a.example", 10, 1) + "," + policy("b.example", 20, 2) + "]}";
 }
-
-class StringBody : public store::BodySource {
-public:
-    explicit StringBody(std::string s) : s_(std::move(s)) {}
-    Result<std::size_t> read(char* buf, std::size_t n) override {
-        std::size_t k = std::min(n, s_.size() - pos_);
-        s_.copy(buf, k, pos_);
-        pos_ += k;
-        return k;
-    }
-
-private:
-    std::string s_;
-    std::size_t pos_ = 0;
-};
 
 class TlsRptBucketTest : public ::testing::Test {
 protected:
@@ -140,7 +126,7 @@ TEST_F(TlsRptBucketTest, SummarizesAcrossDaysOrganisationsAndMx) {
         ASSERT_TRUE(sink.add(parsed(json), json, {kDomain}));
     }
     // Something under the prefix that is not a report any more is counted, not fatal.
-    StringBody junk("{not json");
+    store::MemoryBody junk("{not json");
     ASSERT_TRUE(store_->put("logs", "TLSRPT/company-y.example/2026-11-28/junk.json", junk, {}));
 
     auto s = sink.summarize(kDomain);

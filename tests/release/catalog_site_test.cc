@@ -10,26 +10,12 @@
 
 #include "release/catalog.h"
 #include "site/site_table.h"
+#include "store/memory_body.h"
 
 namespace moat::release {
 namespace {
 
 namespace fs = std::filesystem;
-
-class StringBody : public store::BodySource {
-public:
-    explicit StringBody(std::string data) : data_(std::move(data)) {}
-    Result<std::size_t> read(char* buf, std::size_t n) override {
-        const std::size_t take = std::min(n, data_.size() - at_);
-        std::copy_n(data_.data() + at_, take, buf);
-        at_ += take;
-        return take;
-    }
-
-private:
-    std::string data_;
-    std::size_t at_ = 0;
-};
 
 std::string sha256_hex(const std::string& data) {
     unsigned char d[EVP_MAX_MD_SIZE];
@@ -93,7 +79,7 @@ protected:
     }
 
     ManifestEntry put(const std::string& path, const std::string& data) {
-        StringBody b(data);
+        store::MemoryBody b(data);
         auto info = store_->put("content", "testing/example.com/" + path, b, {});
         EXPECT_TRUE(info) << info.error().detail;
         ManifestEntry e;

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "store/memory_body.h"
+
 namespace moat::release {
 namespace {
 
@@ -34,21 +36,6 @@ public:
 
 private:
     std::string path_;
-};
-
-class StringBody : public store::BodySource {
-public:
-    explicit StringBody(std::string data) : data_(std::move(data)) {}
-    Result<std::size_t> read(char* buf, std::size_t n) override {
-        const std::size_t take = std::min(n, data_.size() - at_);
-        std::copy_n(data_.data() + at_, take, buf);
-        at_ += take;
-        return take;
-    }
-
-private:
-    std::string data_;
-    std::size_t at_ = 0;
 };
 
 std::string sha256_hex(const std::string& data) {
@@ -106,7 +93,7 @@ protected:
     // Puts `data` as content/testing/<site>/<path> and returns its manifest entry.
     ManifestEntry put(const std::string& path, const std::string& data,
                       const std::string& type = "text/html; charset=utf-8") {
-        StringBody body(data);
+        store::MemoryBody body(data);
         auto info = store_->put("content", "testing/example.com/" + path, body, {});
         EXPECT_TRUE(info) << info.error().detail;
         ManifestEntry e;
@@ -124,7 +111,7 @@ protected:
 
     // Adds a variant of `e` whose stored bytes are `data`.
     void add_variant(ManifestEntry& e, const std::string& enc, const std::string& data) {
-        StringBody body(data);
+        store::MemoryBody body(data);
         const std::string key = "variants/" + e.sha256 + "." + enc;
         auto info = store_->put(settings_.variants_bucket, key, body, {});
         ASSERT_TRUE(info) << info.error().detail;

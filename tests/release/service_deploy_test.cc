@@ -135,7 +135,7 @@ TEST_F(DeployTest, ProtectedEnvironmentRefused) {
     ASSERT_FALSE(r);
     EXPECT_EQ(reason_of(r.error()), Reason::kProtectedEnvironment);
     EXPECT_EQ(r.error().code, Errc::kDenied);
-    StringBody body("x");
+    store::MemoryBody body("x");
     auto up = svc_->upload(kSite, "production", file_of("x.txt", "x"), body, "alice");
     ASSERT_FALSE(up);
     EXPECT_EQ(reason_of(up.error()), Reason::kProtectedEnvironment);
@@ -175,12 +175,12 @@ TEST_F(DeployTest, BadPathsRefused) {
 
 TEST_F(DeployTest, UploadWithWrongHashKeepsNothing) {
     auto f = file_of("a.txt", "the announced bytes");
-    StringBody body("other bytes");
+    store::MemoryBody body("other bytes");
     auto up = svc_->upload(kSite, "testing", f, body, "alice");
     ASSERT_FALSE(up);
     EXPECT_EQ(reason_of(up.error()), Reason::kHashMismatch);
     EXPECT_EQ(versions_of("testing/example.com/a.txt"), 0);
-    StringBody good("the announced bytes");
+    store::MemoryBody good("the announced bytes");
     auto ok = svc_->upload(kSite, "testing", f, good, "alice");
     ASSERT_TRUE(ok) << ok.error().detail;
     EXPECT_EQ(ok->sha256, f.sha256);
@@ -215,7 +215,7 @@ TEST_F(DeployTest, ForceOverridesPolicyCheck) {
 }
 
 Result<store::ObjectInfo> s3_put(store::Store& s, const std::string& key, const std::string& b) {
-    StringBody body(b);
+    store::MemoryBody body(b);
     return s.put("content", key, body, {});
 }
 
@@ -333,7 +333,8 @@ TEST_F(ServiceTest, ConcurrentDeploysAndS3WritesSerialise) {
     std::thread writer([&] {
         for (int i = 0; i < 6; ++i) {
             std::string key = "testing/example.com/s3-" + std::to_string(i) + ".txt";
-            StringBody body("s3 " + std::to_string(i));
+            const std::string bytes = "s3 " + std::to_string(i);
+            store::MemoryBody body(bytes);
             if (!store_->put("content", key, body, {})) ++failures;
             svc_->on_s3_write("content", key);
             std::this_thread::sleep_for(std::chrono::milliseconds(30));

@@ -14,6 +14,7 @@
 #include "release/catalog.h"
 #include "release/internal/sha256.h"
 #include "release/service.h"
+#include "store/memory_body.h"
 #include "store/store.h"
 
 namespace moat::release::testing {
@@ -33,21 +34,6 @@ public:
 
 private:
     std::string path_;
-};
-
-class StringBody : public store::BodySource {
-public:
-    explicit StringBody(std::string data) : data_(std::move(data)) {}
-    Result<std::size_t> read(char* buf, std::size_t n) override {
-        std::size_t take = std::min(n, data_.size() - at_);
-        std::copy_n(data_.data() + at_, take, buf);
-        at_ += take;
-        return take;
-    }
-
-private:
-    std::string data_;
-    std::size_t at_ = 0;
 };
 
 inline std::string sha(std::string_view s) { return internal::sha256_hex(s); }
@@ -119,7 +105,7 @@ protected:
         for (const auto& [p, b] : files) {
             auto f = file_of(p, b);
             if (std::find(miss->begin(), miss->end(), f.sha256) == miss->end()) continue;
-            StringBody body(b);
+            store::MemoryBody body(b);
             auto up = svc_->upload(kSite, env, f, body, by);
             if (!up) return up.error();
             miss->erase(std::find(miss->begin(), miss->end(), f.sha256));
