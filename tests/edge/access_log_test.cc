@@ -672,13 +672,18 @@ TEST(AccessLog, WritesWithoutAnExplicitFlushWithinAboutASecond) {
     auto log = AccessLog::open(tmp.path(), "n1");
     ASSERT_TRUE(log);
     (*log)->submit(simple_record("a.test", "prod", std::chrono::system_clock::now(), "/"));
+    // The writer creates the file and then appends its member: a look between the two sees an
+    // empty file (CI once did), so wait for a whole member, not for the name. The bound is
+    // generous for a loaded machine; the writer's own interval is one second.
     std::vector<std::string> files;
-    for (int i = 0; i < 100 && files.empty(); ++i) {
+    bool whole = false;
+    for (int i = 0; i < 200 && !whole; ++i) {
         std::this_thread::sleep_for(50ms);
         files = log_files(tmp.path());
+        whole = files.size() == 1 && gunzip(read_file(files[0])).ok;
     }
     ASSERT_EQ(files.size(), 1u);
-    EXPECT_TRUE(gunzip(read_file(files[0])).ok);
+    EXPECT_TRUE(whole);
 }
 
 TEST(AccessLog, OpenFailsWhenTheDirectoryCannotBeCreated) {
