@@ -23,11 +23,18 @@ trap cleanup EXIT
 
 # A free TCP port on loopback (IPv4 and IPv6). Random rather than the kernel's bind(0) choice:
 # tests started in the same instant (ctest -j) were seen to get the same port from bind(0).
+# Below the kernel's ephemeral range: a port inside it can be taken by any client's outgoing
+# connection between this check and the server's bind.
 free_port() {
     python3 - <<'PY'
 import random, socket
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
 for _ in range(200):
-    port = random.randint(20000, 60999)
+    port = random.randint(10000, max(low, 12000) - 1)
     try:
         for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
             s = socket.socket(fam)
