@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <thread>
@@ -442,6 +443,30 @@ TEST_F(ServiceServerTest, StopClosesIdleConnectionsPromptly) {
     Client late(port_);
     EXPECT_FALSE(late.connected() &&
                  (late.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), late.read().status == 200));
+}
+
+// Threads of this process, as the kernel lists them.
+std::size_t thread_count() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task"))
+        ++n;
+    return n;
+}
+
+// stop() joins every connection thread: none is left finishing on its own (its OpenSSL thread
+// state and its hold on the server's state were once still alive when a test process exited).
+TEST_F(ServiceServerTest, StopLeavesNoThreadBehind) {
+    const std::size_t before = thread_count();
+    start(echo);
+    for (int i = 0; i < 10; ++i) {
+        Client c(port_);  // connects and closes at once
+        ASSERT_TRUE(c.connected());
+    }
+    Client served(port_);
+    served.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    ASSERT_EQ(served.read().status, 200);
+    server_->stop();
+    EXPECT_EQ(thread_count(), before);
 }
 
 TEST_F(ServiceServerTest, BindErrorsNameTheAddress) {

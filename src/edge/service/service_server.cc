@@ -142,16 +142,43 @@ public:
 
         std::unique_lock lock(state_->mu);
         auto drained = [&] { return state_->active == 0 && state_->rejecting == 0; };
-        if (state_->cv.wait_for(lock, kStopGrace, drained)) return;
-        for (auto* c : state_->conns) c->io->shutdown();
-        if (!state_->cv.wait_for(lock, kStopGrace, drained))
-            core::logger("edge")->warn("{} stop: {} connection thread(s) still busy",
-                                       state_->settings.name, state_->active);
+        if (!state_->cv.wait_for(lock, kStopGrace, drained)) {
+            for (auto* c : state_->conns) c->io->shutdown();
+            if (!state_->cv.wait_for(lock, kStopGrace, drained))
+                core::logger("edge")->warn("{} stop: {} connection thread(s) still busy",
+                                           state_->settings.name, state_->active);
+        }
+        // Join the threads that ended; one still busy goes on alone, holding the state.
+        std::vector<std::thread> done = take_ended(lock);
+        for (auto& [id, t] : state_->threads) t.detach();
+        state_->threads.clear();
+        lock.unlock();
+        for (auto& t : done) t.join();
     }
 
     std::vector<std::uint16_t> ports() const override { return ports_; }
 
 private:
+    // Moves out the threads that signalled their end (under the lock), for joining outside it.
+    std::vector<std::thread> take_ended(std::unique_lock<std::mutex>&) {
+        std::vector<std::thread> out;
+        for (auto id : state_->ended) {
+            auto it = state_->threads.find(id);
+            if (it == state_->threads.end()) continue;
+            out.push_back(std::move(it->second));
+            state_->threads.erase(it);
+        }
+        state_->ended.clear();
+        return out;
+    }
+
+    void reap() {
+        std::unique_lock lock(state_->mu);
+        std::vector<std::thread> done = take_ended(lock);
+        lock.unlock();
+        for (auto& t : done) t.join();
+    }
+
     void accept_loop() {
         name_thread(state_->settings.name + "-accept");
         block_sigpipe();
@@ -167,6 +194,7 @@ private:
                 return;
             }
             if (pfds.back().revents) return;  // stop()
+            reap();
             for (std::size_t i = 0; i + 1 < pfds.size(); ++i)
                 if (pfds[i].revents) accept_one(pfds[i].fd);
         }
@@ -227,13 +255,18 @@ private:
                 service_internal::serve_connection(st, std::move(io), std::move(info));
             std::lock_guard lock(st->mu);
             --(reject ? st->rejecting : st->active);
+            st->ended.push_back(std::this_thread::get_id());
             st->cv.notify_all();
         };
+        // The thread is recorded under the lock it takes to signal its end, so it is in
+        // `threads` before it can be in `ended`.
+        std::lock_guard lock(state_->mu);
         try {
-            std::thread(std::move(body)).detach();
+            std::thread t(std::move(body));
+            auto id = t.get_id();
+            state_->threads.emplace(id, std::move(t));
         } catch (const std::system_error& e) {
             // No thread: the lambda (and with it the socket) is gone; undo the count.
-            std::lock_guard lock(state_->mu);
             --(reject ? state_->rejecting : state_->active);
             core::logger("edge")->warn("{} cannot start a connection thread: {}",
                                        state_->settings.name, e.what());

@@ -5,7 +5,10 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
+#include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "edge/service.h"
 #include "edge/service/internal/socket_io.h"
@@ -33,6 +36,11 @@ struct ServerState {
     int active = 0;     // connection threads
     int rejecting = 0;  // threads answering 503 beyond max_connections
     std::unordered_set<ConnSlot*> conns;
+    // Every connection thread, joinable: one that has signalled its end still runs its last
+    // steps (its captures, OpenSSL's per-thread state) until joined, so stop() joins them and
+    // a stopped server leaves no thread behind. `ended` are those the accept thread may reap.
+    std::unordered_map<std::thread::id, std::thread> threads;
+    std::vector<std::thread::id> ended;
 
     // Marks the slot idle unless the server is stopping; false: the connection must end.
     bool enter_idle(ConnSlot& s) {
