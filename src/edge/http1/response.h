@@ -9,8 +9,6 @@
 
 namespace moat::edge::http1 {
 
-std::string_view reason_phrase(int status);
-
 // Appends the head of `res` for a request of HTTP version `version` (10 or 11).
 // keep_alive false adds "Connection: close"; HTTP/1.0 with keep_alive adds
 // "Connection: keep-alive".

@@ -1,7 +1,9 @@
 #include "edge/service/internal/response_writer.h"
 
-#include <ctime>
 #include <string>
+
+#include "edge/date_cache.h"
+#include "edge/reason_phrase.h"
 
 namespace moat::edge::service_internal {
 namespace {
@@ -55,87 +57,6 @@ ResponseWriter::ResponseWriter(SocketIo& io, bool head_request, int http_version
       io_timeout_(io_timeout),
       keep_alive_fn_(std::move(keep_alive)) {}
 
-const char* ResponseWriter::reason(int status) {
-    switch (status) {
-        case 200:
-            return "OK";
-        case 201:
-            return "Created";
-        case 202:
-            return "Accepted";
-        case 204:
-            return "No Content";
-        case 206:
-            return "Partial Content";
-        case 301:
-            return "Moved Permanently";
-        case 302:
-            return "Found";
-        case 303:
-            return "See Other";
-        case 304:
-            return "Not Modified";
-        case 307:
-            return "Temporary Redirect";
-        case 308:
-            return "Permanent Redirect";
-        case 400:
-            return "Bad Request";
-        case 401:
-            return "Unauthorized";
-        case 403:
-            return "Forbidden";
-        case 404:
-            return "Not Found";
-        case 405:
-            return "Method Not Allowed";
-        case 408:
-            return "Request Timeout";
-        case 409:
-            return "Conflict";
-        case 411:
-            return "Length Required";
-        case 412:
-            return "Precondition Failed";
-        case 413:
-            return "Content Too Large";
-        case 414:
-            return "URI Too Long";
-        case 416:
-            return "Range Not Satisfiable";
-        case 417:
-            return "Expectation Failed";
-        case 429:
-            return "Too Many Requests";
-        case 431:
-            return "Request Header Fields Too Large";
-        case 500:
-            return "Internal Server Error";
-        case 501:
-            return "Not Implemented";
-        case 503:
-            return "Service Unavailable";
-        case 505:
-            return "HTTP Version Not Supported";
-        default:
-            return "";
-    }
-}
-
-std::string ResponseWriter::http_date(std::chrono::system_clock::time_point t) {
-    std::time_t tt = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    static const char* const kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
-                  tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                  tm.tm_sec);
-    return buf;
-}
-
 Result<void> ResponseWriter::start(int status, const ServiceHeaders& headers,
                                    std::uint64_t content_length) {
     if (started_) return make_error(Errc::kInternal, "response already started");
@@ -152,13 +73,16 @@ Result<void> ResponseWriter::start(int status, const ServiceHeaders& headers,
 
     std::string h;
     h.reserve(256);
-    h.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reason(status));
+    h.append("HTTP/1.1 ")
+        .append(std::to_string(status))
+        .append(" ")
+        .append(reason_phrase(status, ""));
     h.append("\r\n");
     for (const auto& [n, v] : headers) {
         if (server_owned(n)) continue;
         h.append(n).append(": ").append(v).append("\r\n");
     }
-    h.append("Date: ").append(http_date(std::chrono::system_clock::now())).append("\r\n");
+    h.append("Date: ").append(http_date_now()).append("\r\n");
     if (status != 204 && !(status == 304 && content_length == 0))
         h.append("Content-Length: ").append(std::to_string(content_length)).append("\r\n");
     if (!keep_alive_)

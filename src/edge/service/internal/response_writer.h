@@ -29,11 +29,6 @@ public:
     bool keep_alive() const { return keep_alive_; }
     int status() const { return status_; }
 
-    // "HTTP/1.1 <status> <reason>": the reason phrase for a status code ("" if unknown).
-    static const char* reason(int status);
-    // The IMF-fixdate of RFC 9110 §5.6.7 for `t`.
-    static std::string http_date(std::chrono::system_clock::time_point t);
-
 private:
     SocketIo& io_;
     bool head_request_;
