@@ -12,29 +12,18 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "store/sqlite.h"
 
 namespace moat::admin::internal {
 
-class Stmt {
+// A statement prepared for one use, finalized when it goes away. Its errors are the plain
+// sqlite::error ones, without the store's Reason: admin's API reads Error::reason as
+// release::Reason.
+class Stmt : public store::sqlite::Statement {
 public:
-    Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
-    Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
-    Stmt(const Stmt&) = delete;
+    Stmt(sqlite3* db, sqlite3_stmt* s) : Statement(db, s, store::sqlite::error, nullptr) {}
+    Stmt(Stmt&&) noexcept = default;
     ~Stmt() { sqlite3_finalize(s_); }
-
-    Stmt& bind(int i, std::int64_t v);
-    Stmt& bind(int i, std::string_view text);
-    Stmt& bind_blob(int i, std::string_view bytes);
-
-    Result<bool> step();  // true: a row is ready
-    Result<void> run();   // to the end, ignoring rows
-
-    std::int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
-    std::string text(int col) const;
-
-private:
-    sqlite3* db_;
-    sqlite3_stmt* s_;
 };
 
 class Db {

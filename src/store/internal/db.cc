@@ -6,17 +6,9 @@
 namespace moat::store::internal {
 
 Error db_error(sqlite3* db, int rc, std::string_view what) {
-    std::string detail = std::string("sqlite: ") + std::string(what) + ": " +
-                         (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-    switch (rc & 0xff) {
-        case SQLITE_FULL:
-            return store_error(Errc::kUnavailable, Reason::kNoSpace, std::move(detail));
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-            return make_error(Errc::kUnavailable, std::move(detail));
-        default:
-            return make_error(Errc::kIo, std::move(detail));
-    }
+    Error e = sqlite::error(db, rc, what);
+    if ((rc & 0xff) == SQLITE_FULL) e.reason = static_cast<int>(Reason::kNoSpace);
+    return e;
 }
 
 Stmt::~Stmt() {
@@ -26,60 +18,12 @@ Stmt::~Stmt() {
     }
 }
 
-Stmt& Stmt::bind(int i, std::int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-}
-Stmt& Stmt::bind(int i, std::string_view text) {
-    sqlite3_bind_text64(s_, i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-    return *this;
-}
-Stmt& Stmt::bind_blob(int i, std::string_view bytes) {
-    sqlite3_bind_blob64(s_, i, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
-    return *this;
-}
-Stmt& Stmt::bind_null(int i) {
-    sqlite3_bind_null(s_, i);
-    return *this;
-}
-
-Result<bool> Stmt::step() {
-    int rc = sqlite3_step(s_);
-    if (rc == SQLITE_ROW) return true;
-    if (conn_) conn_->statement_done();
-    if (rc == SQLITE_DONE) return false;
-    return db_error(db_, rc, sqlite3_sql(s_));
-}
-
-Result<void> Stmt::run() {
-    for (;;) {
-        auto r = step();
-        if (!r) return r.error();
-        if (!*r) return {};
-    }
-}
-
-std::string Stmt::text(int col) const {
-    const void* p = sqlite3_column_blob(s_, col);
-    int n = sqlite3_column_bytes(s_, col);
-    return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(n))
-             : std::string();
-}
-
 Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, int busy_timeout_ms,
                                          WriteClock* clock) {
-    sqlite3* db = nullptr;
     // NOMUTEX: a Conn is leased to one thread at a time, so SQLite's own mutex is dead weight.
-    int rc =
-        sqlite3_open_v2(path.c_str(), &db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) {
-        Error e = db_error(db, rc, "open " + path);
-        sqlite3_close_v2(db);
-        return e;
-    }
-    std::unique_ptr<Conn> c(new Conn(db, clock));
-    sqlite3_busy_timeout(db, busy_timeout_ms);
+    auto db = sqlite::open(path, SQLITE_OPEN_NOMUTEX, busy_timeout_ms, db_error);
+    if (!db) return db.error();
+    std::unique_ptr<Conn> c(new Conn(*db, clock));
     // WAL: readers never block the writer. synchronous=FULL: in WAL mode NORMAL may lose the
     // last commits on power loss, and an acknowledged PUT must survive it (store.h contract).
     MOAT_TRY(
@@ -94,15 +38,9 @@ Conn::~Conn() {
 }
 
 Result<void> Conn::exec(const char* sql) {
-    char* msg = nullptr;
-    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
+    auto r = sqlite::exec(db_, sql, db_error);
     statement_done();
-    if (rc != SQLITE_OK) {
-        Error e = db_error(db_, rc, msg ? msg : sql);
-        sqlite3_free(msg);
-        return e;
-    }
-    return {};
+    return r;
 }
 
 Stmt Conn::prepare(const char* sql) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "store/sqlite.h"
 
 namespace moat::store::internal {
 
@@ -41,33 +42,17 @@ struct WriteClock {
     std::atomic<std::uint64_t>& of(std::size_t name_hash) { return names[name_hash % kStripes]; }
 };
 
-// A prepared statement leased from a Conn's cache; reset and unbound when it goes away.
-class Stmt {
+// A prepared statement leased from a Conn's cache; reset and unbound when it goes away. Its end
+// (done or failed) is reported to the Conn (statement_done).
+class Stmt : public sqlite::Statement {
 public:
-    Stmt(Conn* c, sqlite3* db, sqlite3_stmt* s) : conn_(c), db_(db), s_(s) {}
-    Stmt(Stmt&& o) noexcept : conn_(o.conn_), db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
-    Stmt(const Stmt&) = delete;
+    Stmt(sqlite::StatementObserver* c, sqlite3* db, sqlite3_stmt* s)
+        : Statement(db, s, db_error, c) {}
+    Stmt(Stmt&&) noexcept = default;
     ~Stmt();
-
-    Stmt& bind(int i, std::int64_t v);
-    Stmt& bind(int i, std::string_view text);
-    Stmt& bind_blob(int i, std::string_view bytes);
-    Stmt& bind_null(int i);
-
-    Result<bool> step();  // true: a row is ready
-    Result<void> run();   // steps to the end, ignoring rows
-
-    std::int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
-    std::string text(int col) const;
-    bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
-
-private:
-    Conn* conn_;
-    sqlite3* db_;
-    sqlite3_stmt* s_;
 };
 
-class Conn {
+class Conn final : public sqlite::StatementObserver {
 public:
     // `clock` (may be null; must outlive the Conn) counts every transaction of this connection
     // that changed rows, once it has ended (committed, or rolled back: a spare count is
@@ -85,7 +70,7 @@ public:
     std::int64_t last_rowid() const { return sqlite3_last_insert_rowid(db_); }
     sqlite3* raw() { return db_; }
     // After a statement ran to its end: counts a finished write transaction (see open()).
-    void statement_done();
+    void statement_done() override;
     // Inside a write transaction: it changes the versions of this (bucket, key) name (hash of
     // internal::name_hash), so only that name's stripe is counted when it ends (once per call).
     // A transaction that changes versions of names it cannot list must declare nothing (it
