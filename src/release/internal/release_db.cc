@@ -51,6 +51,36 @@ std::uint64_t u64(const Stmt& s, int col) { return static_cast<std::uint64_t>(s.
 
 std::int64_t i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
 
+std::string text0(const Stmt& s) { return s.text(0); }
+
+// Steps `s` to its end, calling `on_row(s)` at each row.
+template <class F>
+Result<void> each_row(Stmt& s, F on_row) {
+    for (;;) {
+        auto row = s.step();
+        if (!row) return row.error();
+        if (!*row) return {};
+        on_row(s);
+    }
+}
+
+// Every row of `s`, as `make(s)` reads it.
+template <class F>
+auto all_rows(Stmt& s, F make) -> Result<std::vector<decltype(make(s))>> {
+    std::vector<decltype(make(s))> out;
+    MOAT_TRY(each_row(s, [&](const Stmt& row) { out.push_back(make(row)); }));
+    return out;
+}
+
+// The first row of `s` as `make(s)` reads it, nullopt when there is none.
+template <class F>
+auto first_row(Stmt& s, F make) -> Result<std::optional<decltype(make(s))>> {
+    auto row = s.step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<decltype(make(s))>();
+    return std::optional(make(s));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ReleaseDb>> ReleaseDb::open(const std::string& path, int busy_timeout_ms) {
@@ -78,11 +108,10 @@ Result<std::int64_t> ReleaseDb::next_seq(std::string_view site) {
                  .run());
     auto s = (*c)->prepare("SELECT last FROM seqs WHERE site = ?");
     s.bind(1, site);
-    auto row = s.step();
-    if (!row) return row.error();
-    std::int64_t seq = *row ? s.i64(0) : 0;
+    auto seq = first_row(s, [](const Stmt& row) { return row.i64(0); });
+    if (!seq) return seq.error();
     MOAT_TRY(t.commit());
-    return seq;
+    return seq->value_or(0);
 }
 
 Result<void> ReleaseDb::add_release(const ReleaseRow& r) {
@@ -130,12 +159,11 @@ Result<std::optional<ReleaseRow>> ReleaseDb::release(std::string_view site, std:
     auto s = (*c)->prepare("SELECT " MOAT_RELEASE_COLUMNS
                            ", manifest_json FROM releases WHERE site = ? AND id = ?");
     s.bind(1, site).bind(2, id);
-    auto row = s.step();
-    if (!row) return row.error();
-    if (!*row) return std::optional<ReleaseRow>();
-    ReleaseRow r = release_row(s, site);
-    r.manifest_json = s.text(8);
-    return std::optional<ReleaseRow>(std::move(r));
+    return first_row(s, [&](const Stmt& row) {
+        ReleaseRow r = release_row(row, site);
+        r.manifest_json = row.text(8);
+        return r;
+    });
 }
 
 Result<std::vector<ReleaseRow>> ReleaseDb::releases(std::string_view site) {
@@ -144,14 +172,7 @@ Result<std::vector<ReleaseRow>> ReleaseDb::releases(std::string_view site) {
     auto s = (*c)->prepare("SELECT " MOAT_RELEASE_COLUMNS
                            " FROM releases WHERE site = ? ORDER BY seq DESC");
     s.bind(1, site);
-    std::vector<ReleaseRow> out;
-    for (;;) {
-        auto row = s.step();
-        if (!row) return row.error();
-        if (!*row) break;
-        out.push_back(release_row(s, site));
-    }
-    return out;
+    return all_rows(s, [&](const Stmt& row) { return release_row(row, site); });
 }
 #undef MOAT_RELEASE_COLUMNS
 
@@ -177,12 +198,7 @@ Result<std::map<std::string, std::string>> ReleaseDb::pointers(std::string_view 
     auto s = (*c)->prepare("SELECT env, release_id FROM pointers WHERE site = ?");
     s.bind(1, site);
     std::map<std::string, std::string> out;
-    for (;;) {
-        auto row = s.step();
-        if (!row) return row.error();
-        if (!*row) break;
-        out.emplace(s.text(0), s.text(1));
-    }
+    MOAT_TRY(each_row(s, [&](const Stmt& row) { out.emplace(row.text(0), row.text(1)); }));
     return out;
 }
 
@@ -191,9 +207,9 @@ Result<std::string> ReleaseDb::pointer(std::string_view site, std::string_view e
     if (!c) return c.error();
     auto s = (*c)->prepare("SELECT release_id FROM pointers WHERE site = ? AND env = ?");
     s.bind(1, site).bind(2, env);
-    auto row = s.step();
-    if (!row) return row.error();
-    return *row ? s.text(0) : std::string();
+    auto id = first_row(s, text0);
+    if (!id) return id.error();
+    return id->value_or(std::string());
 }
 
 Result<void> ReleaseDb::move_pointer(std::string_view site, const MoveRow& m) {
@@ -226,14 +242,9 @@ Result<std::vector<MoveRow>> ReleaseDb::history(std::string_view site) {
         "SELECT env, release_id, previous, action, by_principal, at FROM history "
         "WHERE site = ? ORDER BY seq DESC");
     s.bind(1, site);
-    std::vector<MoveRow> out;
-    for (;;) {
-        auto row = s.step();
-        if (!row) return row.error();
-        if (!*row) break;
-        out.push_back(MoveRow{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.i64(5)});
-    }
-    return out;
+    return all_rows(s, [](const Stmt& row) {
+        return MoveRow{row.text(0), row.text(1), row.text(2), row.text(3), row.text(4), row.i64(5)};
+    });
 }
 
 Result<std::vector<std::string>> ReleaseDb::history_releases(std::string_view site,
@@ -243,14 +254,7 @@ Result<std::vector<std::string>> ReleaseDb::history_releases(std::string_view si
     auto s = (*c)->prepare(
         "SELECT release_id FROM history WHERE site = ? AND env = ? ORDER BY seq DESC");
     s.bind(1, site).bind(2, env);
-    std::vector<std::string> out;
-    for (;;) {
-        auto row = s.step();
-        if (!row) return row.error();
-        if (!*row) break;
-        out.push_back(s.text(0));
-    }
-    return out;
+    return all_rows(s, text0);
 }
 
 Result<std::optional<PromotionRow>> ReleaseDb::pending(std::string_view site) {
@@ -260,11 +264,9 @@ Result<std::optional<PromotionRow>> ReleaseDb::pending(std::string_view site) {
         "SELECT release_id, manifest_hash, requested_by, requested_at FROM promotions "
         "WHERE site = ? AND state = 'pending' ORDER BY seq DESC LIMIT 1");
     s.bind(1, site);
-    auto row = s.step();
-    if (!row) return row.error();
-    if (!*row) return std::optional<PromotionRow>();
-    return std::optional<PromotionRow>(
-        PromotionRow{std::string(site), s.text(0), s.text(1), s.text(2), s.i64(3)});
+    return first_row(s, [&](const Stmt& row) {
+        return PromotionRow{std::string(site), row.text(0), row.text(1), row.text(2), row.i64(3)};
+    });
 }
 
 Result<void> ReleaseDb::request_promotion(const PromotionRow& p) {
@@ -329,14 +331,7 @@ Result<std::vector<std::string>> ReleaseDb::approvers(std::string_view site,
         "SELECT principal FROM approvals WHERE site = ? AND release_id = ? AND manifest_hash = ? "
         "ORDER BY at, principal");
     s.bind(1, site).bind(2, release_id).bind(3, hash);
-    std::vector<std::string> out;
-    for (;;) {
-        auto row = s.step();
-        if (!row) return row.error();
-        if (!*row) break;
-        out.push_back(s.text(0));
-    }
-    return out;
+    return all_rows(s, text0);
 }
 
 Result<void> ReleaseDb::delete_approvals(std::string_view site, std::string_view release_id,
@@ -372,14 +367,9 @@ Result<std::vector<VariantRow>> ReleaseDb::variants(std::string_view sha256) {
     if (!c) return c.error();
     auto s = (*c)->prepare("SELECT encoding, key, version_id, size FROM variants WHERE sha256 = ?");
     s.bind(1, sha256);
-    std::vector<VariantRow> out;
-    for (;;) {
-        auto row = s.step();
-        if (!row) return row.error();
-        if (!*row) break;
-        out.push_back(VariantRow{s.text(0), s.text(1), s.text(2), u64(s, 3)});
-    }
-    return out;
+    return all_rows(s, [](const Stmt& row) {
+        return VariantRow{row.text(0), row.text(1), row.text(2), u64(row, 3)};
+    });
 }
 
 Result<void> ReleaseDb::add_variants(std::string_view sha256, const std::vector<VariantRow>& rows) {
