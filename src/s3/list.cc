@@ -41,11 +41,43 @@ Result<Encoder> encoder(const Call& c) {
     return e;
 }
 
-void owner(XmlWriter& w, const Call& c) {
-    w.open("Owner");
+// What every listing starts with: its prefix (the List permission is checked against it), the
+// key encoding and the page size, from the parameter `max_name`.
+struct Listing {
+    std::string prefix;
+    Encoder enc;
+    int max = 0;
+};
+
+Result<Listing> start_listing(Call& c, std::string_view max_name) {
+    Listing l;
+    l.prefix = std::string(c.route.param("prefix"));
+    MOAT_TRY(c.require(Action::kList, c.bucket(), l.prefix));
+    auto enc = encoder(c);
+    if (!enc) return enc.error();
+    auto max = max_param(c, max_name);
+    if (!max) return max.error();
+    l.enc = *enc;
+    l.max = *max;
+    return l;
+}
+
+// <Owner> or <Initiator>: the caller's principal, the only identity moat has.
+void principal(XmlWriter& w, const Call& c, const char* element = "Owner") {
+    w.open(element);
     w.leaf("ID", c.auth.key.principal);
     w.leaf("DisplayName", c.auth.key.principal);
     w.close();
+}
+
+// The page fields every listing sends after its markers, in S3's order: MaxKeys (MaxUploads),
+// Delimiter (when given), EncodingType, IsTruncated.
+void page_fields(XmlWriter& w, const char* max_element, int max, std::string_view delimiter,
+                 const Encoder& enc, bool truncated) {
+    w.leaf(max_element, std::to_string(max));
+    if (!delimiter.empty()) w.leaf("Delimiter", enc(delimiter));
+    if (enc.url) w.leaf("EncodingType", "url");
+    w.leaf("IsTruncated", truncated ? "true" : "false");
 }
 
 void contents(XmlWriter& w, const Call& c, const Encoder& enc, const store::ObjectInfo& o,
@@ -55,7 +87,7 @@ void contents(XmlWriter& w, const Call& c, const Encoder& enc, const store::Obje
     w.leaf("LastModified", iso8601_ms(o.last_modified));
     w.leaf("ETag", quote_etag(o.etag));
     w.leaf("Size", std::to_string(o.size));
-    if (with_owner) owner(w, c);
+    if (with_owner) principal(w, c);
     w.leaf("StorageClass", "STANDARD");
     w.close();
 }
@@ -72,17 +104,13 @@ void common_prefixes(XmlWriter& w, const Encoder& enc, const std::vector<std::st
 
 Result<void> list_objects(Call& c) {
     bool v2 = c.route.op == Op::kListObjectsV2;
-    std::string prefix(c.route.param("prefix"));
-    MOAT_TRY(c.require(Action::kList, c.bucket(), prefix));
-    auto enc = encoder(c);
-    if (!enc) return enc.error();
-    auto max = max_param(c, "max-keys");
-    if (!max) return max.error();
+    auto l = start_listing(c, "max-keys");
+    if (!l) return l.error();
+    const Encoder& enc = l->enc;
     store::ListQuery q;
-    q.prefix = prefix;
+    q.prefix = l->prefix;
     q.delimiter = std::string(c.route.param("delimiter"));
-    q.max_keys = *max;
-    std::string token;
+    q.max_keys = l->max;
     if (v2) {
         if (c.route.has("continuation-token")) {
             // Our tokens are the hex of the last key or prefix returned: opaque to clients.
@@ -103,41 +131,35 @@ Result<void> list_objects(Call& c) {
     XmlWriter w;
     w.open("ListBucketResult", kS3Xmlns);
     w.leaf("Name", c.bucket());
-    w.leaf("Prefix", (*enc)(prefix));
+    w.leaf("Prefix", enc(l->prefix));
     if (v2) {
         if (c.route.has("continuation-token"))
             w.leaf("ContinuationToken", c.route.param("continuation-token"));
-        if (c.route.has("start-after")) w.leaf("StartAfter", (*enc)(c.route.param("start-after")));
+        if (c.route.has("start-after")) w.leaf("StartAfter", enc(c.route.param("start-after")));
         w.leaf("KeyCount", std::to_string(page->objects.size() + page->common_prefixes.size()));
     } else {
-        w.leaf("Marker", (*enc)(c.route.param("marker")));
+        w.leaf("Marker", enc(c.route.param("marker")));
         // NextMarker only with a delimiter; without one clients continue from the last key.
-        if (page->truncated && !q.delimiter.empty()) w.leaf("NextMarker", (*enc)(page->next_after));
+        if (page->truncated && !q.delimiter.empty()) w.leaf("NextMarker", enc(page->next_after));
     }
-    w.leaf("MaxKeys", std::to_string(*max));
-    if (!q.delimiter.empty()) w.leaf("Delimiter", (*enc)(q.delimiter));
-    if (enc->url) w.leaf("EncodingType", "url");
-    w.leaf("IsTruncated", page->truncated ? "true" : "false");
+    page_fields(w, "MaxKeys", l->max, q.delimiter, enc, page->truncated);
     if (v2 && page->truncated) w.leaf("NextContinuationToken", hex_encode(page->next_after));
     bool with_owner = !v2 || c.route.param("fetch-owner") == "true";
-    for (const auto& o : page->objects) contents(w, c, *enc, o, with_owner);
-    common_prefixes(w, *enc, page->common_prefixes);
+    for (const auto& o : page->objects) contents(w, c, enc, o, with_owner);
+    common_prefixes(w, enc, page->common_prefixes);
     return c.send_xml(200, w.take());
 }
 
 Result<void> list_object_versions(Call& c) {
-    std::string prefix(c.route.param("prefix"));
-    MOAT_TRY(c.require(Action::kList, c.bucket(), prefix));
-    auto enc = encoder(c);
-    if (!enc) return enc.error();
-    auto max = max_param(c, "max-keys");
-    if (!max) return max.error();
+    auto l = start_listing(c, "max-keys");
+    if (!l) return l.error();
+    const Encoder& enc = l->enc;
     store::VersionQuery q;
-    q.prefix = prefix;
+    q.prefix = l->prefix;
     q.delimiter = std::string(c.route.param("delimiter"));
     q.key_marker = std::string(c.route.param("key-marker"));
     q.version_id_marker = std::string(c.route.param("version-id-marker"));
-    q.max_keys = *max;
+    q.max_keys = l->max;
     if (!q.version_id_marker.empty() && q.key_marker.empty())
         return s3_error(Code::kInvalidArgument,
                         "A version-id marker cannot be specified without a key marker.");
@@ -147,20 +169,17 @@ Result<void> list_object_versions(Call& c) {
     XmlWriter w;
     w.open("ListVersionsResult", kS3Xmlns);
     w.leaf("Name", c.bucket());
-    w.leaf("Prefix", (*enc)(prefix));
-    w.leaf("KeyMarker", (*enc)(q.key_marker));
+    w.leaf("Prefix", enc(l->prefix));
+    w.leaf("KeyMarker", enc(q.key_marker));
     w.leaf("VersionIdMarker", q.version_id_marker);
     if (page->truncated) {
-        w.leaf("NextKeyMarker", (*enc)(page->next_key_marker));
+        w.leaf("NextKeyMarker", enc(page->next_key_marker));
         w.leaf("NextVersionIdMarker", page->next_version_id_marker);
     }
-    w.leaf("MaxKeys", std::to_string(*max));
-    if (!q.delimiter.empty()) w.leaf("Delimiter", (*enc)(q.delimiter));
-    if (enc->url) w.leaf("EncodingType", "url");
-    w.leaf("IsTruncated", page->truncated ? "true" : "false");
+    page_fields(w, "MaxKeys", l->max, q.delimiter, enc, page->truncated);
     for (const auto& v : page->versions) {
         w.open(v.delete_marker ? "DeleteMarker" : "Version");
-        w.leaf("Key", (*enc)(v.key));
+        w.leaf("Key", enc(v.key));
         w.leaf("VersionId", v.version_id);
         w.leaf("IsLatest", v.is_latest ? "true" : "false");
         w.leaf("LastModified", iso8601_ms(v.last_modified));
@@ -169,21 +188,18 @@ Result<void> list_object_versions(Call& c) {
             w.leaf("Size", std::to_string(v.size));
             w.leaf("StorageClass", "STANDARD");
         }
-        owner(w, c);
+        principal(w, c);
         w.close();
     }
-    common_prefixes(w, *enc, page->common_prefixes);
+    common_prefixes(w, enc, page->common_prefixes);
     return c.send_xml(200, w.take());
 }
 
 Result<void> list_multipart_uploads(Call& c) {
-    std::string prefix(c.route.param("prefix"));
-    MOAT_TRY(c.require(Action::kList, c.bucket(), prefix));
-    auto enc = encoder(c);
-    if (!enc) return enc.error();
-    auto max = max_param(c, "max-uploads");
-    if (!max) return max.error();
-    auto ups = c.store.list_uploads(c.bucket(), prefix);
+    auto l = start_listing(c, "max-uploads");
+    if (!l) return l.error();
+    const Encoder& enc = l->enc;
+    auto ups = c.store.list_uploads(c.bucket(), l->prefix);
     if (!ups) return from_store(ups.error());
     std::string key_marker(c.route.param("key-marker"));
     std::string id_marker(c.route.param("upload-id-marker"));
@@ -206,27 +222,22 @@ Result<void> list_multipart_uploads(Call& c) {
     XmlWriter w;
     w.open("ListMultipartUploadsResult", kS3Xmlns);
     w.leaf("Bucket", c.bucket());
-    w.leaf("KeyMarker", (*enc)(key_marker));
+    w.leaf("KeyMarker", enc(key_marker));
     w.leaf("UploadIdMarker", id_marker);
-    std::size_t end = std::min(all.size(), i + static_cast<std::size_t>(*max));
+    std::size_t end = std::min(all.size(), i + static_cast<std::size_t>(l->max));
     bool truncated = end < all.size();
     if (truncated && end > i) {
-        w.leaf("NextKeyMarker", (*enc)(all[end - 1].key));
+        w.leaf("NextKeyMarker", enc(all[end - 1].key));
         w.leaf("NextUploadIdMarker", all[end - 1].upload_id);
     }
-    w.leaf("Prefix", (*enc)(prefix));
-    w.leaf("MaxUploads", std::to_string(*max));
-    if (enc->url) w.leaf("EncodingType", "url");
-    w.leaf("IsTruncated", truncated ? "true" : "false");
+    w.leaf("Prefix", enc(l->prefix));
+    page_fields(w, "MaxUploads", l->max, "", enc, truncated);
     for (std::size_t k = i; k < end; ++k) {
         w.open("Upload");
-        w.leaf("Key", (*enc)(all[k].key));
+        w.leaf("Key", enc(all[k].key));
         w.leaf("UploadId", all[k].upload_id);
-        w.open("Initiator");
-        w.leaf("ID", c.auth.key.principal);
-        w.leaf("DisplayName", c.auth.key.principal);
-        w.close();
-        owner(w, c);
+        principal(w, c, "Initiator");
+        principal(w, c);
         w.leaf("StorageClass", "STANDARD");
         w.leaf("Initiated", iso8601_ms(all[k].initiated));
         w.close();
