@@ -28,31 +28,22 @@ struct ListenUse {
 // Reads one listener list; an empty list is valid and disables that port.
 void read_listeners(TableReader& r, std::string_view key, std::vector<std::string>& out,
                     std::vector<ListenUse>& seen) {
-    std::vector<TableReader::Item> items;
-    if (!r.read_string_list(key, items)) return;
-    std::vector<std::string> list;
-    bool ok = true;
-    for (const auto& item : items) {
-        auto addr = parse_listen(item.value);
-        if (!addr) {
-            r.sink().error(item.node->source(), item.path,
-                           fmt::format("\"{}\": {}", item.value, addr.error().detail));
-            ok = false;
-            continue;
-        }
-        for (const auto& prev : seen) {
-            if (prev.addr.ipv6 == addr->ipv6 && prev.addr.address == addr->address &&
-                prev.addr.port == addr->port) {
-                r.sink().error(
-                    item.node->source(), item.path,
-                    fmt::format("\"{}\" is already listed at {}", item.value, prev.path));
-                ok = false;
+    auto list = internal::read_listen_addresses(
+        r, key, [&](const TableReader::Item& item, const ListenAddress& addr) {
+            bool ok = true;
+            for (const auto& prev : seen) {
+                if (prev.addr.ipv6 == addr.ipv6 && prev.addr.address == addr.address &&
+                    prev.addr.port == addr.port) {
+                    r.sink().error(
+                        item.node->source(), item.path,
+                        fmt::format("\"{}\" is already listed at {}", item.value, prev.path));
+                    ok = false;
+                }
             }
-        }
-        seen.push_back({*addr, item.path});
-        list.push_back(item.value);
-    }
-    if (ok) out = std::move(list);
+            seen.push_back({addr, item.path});
+            return ok;
+        });
+    if (list) out = std::move(*list);
 }
 
 void read_http2(TableReader& edge, edge::EdgeSettings& e) {

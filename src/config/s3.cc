@@ -6,9 +6,11 @@
 
 namespace moat::config::internal {
 
-void read_listen_list(TableReader& r, std::string_view key, std::vector<std::string>& out) {
+std::optional<std::vector<std::string>> read_listen_addresses(
+    TableReader& r, std::string_view key,
+    const std::function<bool(const TableReader::Item&, const ListenAddress&)>& unique) {
     std::vector<TableReader::Item> items;
-    if (!r.read_string_list(key, items)) return;
+    if (!r.read_string_list(key, items)) return std::nullopt;
     std::vector<std::string> list;
     bool ok = true;
     for (const auto& item : items) {
@@ -19,20 +21,33 @@ void read_listen_list(TableReader& r, std::string_view key, std::vector<std::str
             ok = false;
             continue;
         }
-        for (const auto& prev : list)
-            if (prev == item.value) {
-                r.sink().error(item.node->source(), item.path,
-                               fmt::format("\"{}\" is listed twice", item.value));
-                ok = false;
-            }
+        if (!unique(item, *addr)) ok = false;
         list.push_back(item.value);
     }
-    if (!ok) return;
-    if (list.empty()) {
+    if (!ok) return std::nullopt;
+    return list;
+}
+
+void read_listen_list(TableReader& r, std::string_view key, std::vector<std::string>& out) {
+    std::vector<std::string> seen;
+    auto list =
+        read_listen_addresses(r, key, [&](const TableReader::Item& item, const ListenAddress&) {
+            bool ok = true;
+            for (const auto& prev : seen)
+                if (prev == item.value) {
+                    r.sink().error(item.node->source(), item.path,
+                                   fmt::format("\"{}\" is listed twice", item.value));
+                    ok = false;
+                }
+            seen.push_back(item.value);
+            return ok;
+        });
+    if (!list) return;
+    if (list->empty()) {
         r.error(key, "must list at least one address (set enabled = false instead)");
         return;
     }
-    out = std::move(list);
+    out = std::move(*list);
 }
 
 void read_host_list(TableReader& r, std::string_view key, std::vector<std::string>& out) {

@@ -18,12 +18,15 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/config.h"
+#include "config/values.h"
 
 namespace moat::config::internal {
 
@@ -132,8 +135,15 @@ void read_mail(TableReader& top, const std::filesystem::path& base, Config& cfg)
 void read_release(TableReader& top, const std::filesystem::path& base, Config& cfg);
 void read_admin(TableReader& top, const std::filesystem::path& base, Config& cfg);
 
-// A list of listener addresses ("IPv4:port", "[IPv6]:port"), none twice and at least one;
-// `out` is replaced only when every item is valid (s3.cc).
+// The listener addresses ("IPv4:port", "[IPv6]:port") listed at `key`, as written; one that does
+// not parse is reported at its element. `unique(item, address)` sees each one that parses, in
+// order, and reports a repeat (returning false). nullopt when the key is absent or not a list of
+// strings, or when some element failed (s3.cc).
+std::optional<std::vector<std::string>> read_listen_addresses(
+    TableReader& r, std::string_view key,
+    const std::function<bool(const TableReader::Item&, const ListenAddress&)>& unique);
+// A list of listener addresses, none twice and at least one; `out` is replaced only when every
+// item is valid (s3.cc).
 void read_listen_list(TableReader& r, std::string_view key, std::vector<std::string>& out);
 // A list of at least one host name, normalised (s3.cc).
 void read_host_list(TableReader& r, std::string_view key, std::vector<std::string>& out);
