@@ -1,5 +1,10 @@
 #include "store/sqlite.h"
 
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <thread>
+
 namespace moat::store::sqlite {
 
 Error error(sqlite3* db, int rc, std::string_view what) {
@@ -37,6 +42,42 @@ Result<void> exec(sqlite3* db, const char* sql, ErrorFn err) {
         return e;
     }
     return {};
+}
+
+Result<void> use_wal(sqlite3* db, int busy_timeout_ms, ErrorFn err) {
+    constexpr const char* kSql = "PRAGMA journal_mode=WAL";
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+    std::minstd_rand jitter(static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(db)));
+    for (;;) {
+        sqlite3_stmt* s = nullptr;
+        int rc = sqlite3_prepare_v2(db, kSql, -1, &s, nullptr);
+        std::string mode;
+        if (rc == SQLITE_OK) {
+            rc = sqlite3_step(s);
+            if (rc == SQLITE_ROW) {
+                const unsigned char* t = sqlite3_column_text(s, 0);
+                mode = t ? reinterpret_cast<const char*>(t) : "";
+                rc = SQLITE_OK;
+            }
+        }
+        if (rc != SQLITE_OK) {
+            Error e = err(db, rc, kSql);
+            sqlite3_finalize(s);
+            int primary = rc & 0xff;
+            if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) ||
+                std::chrono::steady_clock::now() >= deadline)
+                return e;
+            // Another process holds the lock for a moment: wait 5-20 ms, not in lockstep.
+            std::this_thread::sleep_for(std::chrono::milliseconds(5 + jitter() % 16));
+            continue;
+        }
+        sqlite3_finalize(s);
+        if (mode != "wal")
+            return make_error(
+                Errc::kIo, "sqlite: the database cannot use WAL here (journal mode " + mode + ")");
+        return {};
+    }
 }
 
 Statement& Statement::bind(int i, std::int64_t v) {

@@ -28,6 +28,13 @@ Result<sqlite3*> open(const std::string& path, int flags, int busy_timeout_ms, E
 // Runs `sql`, one or more statements whose rows are ignored.
 Result<void> exec(sqlite3* db, const char* sql, ErrorFn err);
 
+// Puts the database in WAL mode (readers never block the writer; the mode persists in the
+// file). The first switch needs an exclusive lock, and SQLite answers SQLITE_BUSY at once,
+// without the busy handler, when another process is switching the same new file at the same
+// moment (two moat processes starting on one shared store folder did), so this retries for up
+// to `busy_timeout_ms`. An error if the file system cannot do WAL.
+Result<void> use_wal(sqlite3* db, int busy_timeout_ms, ErrorFn err);
+
 // Told when a statement stops, ran to its end or failed (the store counts the write
 // transactions that ended there).
 class StatementObserver {

@@ -3,6 +3,10 @@
 #include "store/sqlite.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <vector>
 
 #include "store/internal/db.h"
 #include "store/store.h"
@@ -29,6 +33,53 @@ TEST(Sqlite, TheStoreTellsAFullDiskApart) {
     Error busy = internal::db_error(nullptr, SQLITE_BUSY, "COMMIT");
     EXPECT_EQ(busy.code, Errc::kUnavailable);
     EXPECT_EQ(reason_of(busy), Reason::kNone);
+}
+
+// Processes switching one new file to WAL at the same moment: SQLite answers SQLITE_BUSY at
+// once to all but one, without waiting (two moat processes starting on one shared store folder
+// failed with "database is locked"); use_wal waits its turn instead. Real processes, started
+// together by closing one pipe, none of which had SQLite open before the fork.
+TEST(Sqlite, ProcessesSwitchingANewFileToWalTogetherAllSucceed) {
+    testing::TempDir dir;
+    constexpr int kRounds = 15, kProcs = 4;
+    int failed = 0;
+    for (int round = 0; round < kRounds; ++round) {
+        const std::string path = dir.path() + "/r" + std::to_string(round) + ".db";
+        int go[2];
+        ASSERT_EQ(::pipe(go), 0);
+        std::vector<pid_t> kids;
+        for (int i = 0; i < kProcs; ++i) {
+            pid_t pid = ::fork();
+            ASSERT_GE(pid, 0);
+            if (pid == 0) {
+                ::close(go[1]);
+                char c;
+                (void)!::read(go[0], &c, 1);  // returns 0 when the parent closes its end
+                auto db = sqlite::open(path, SQLITE_OPEN_NOMUTEX, 10000, sqlite::error);
+                if (!db) ::_exit(2);
+                auto r = sqlite::use_wal(*db, 10000, sqlite::error);
+                sqlite3_close_v2(*db);
+                ::_exit(r ? 0 : 1);
+            }
+            kids.push_back(pid);
+        }
+        ::close(go[0]);
+        ::close(go[1]);
+        for (pid_t pid : kids) {
+            int status = 0;
+            ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+        }
+    }
+    EXPECT_EQ(failed, 0) << "of " << kRounds * kProcs << " opens";
+    auto db = sqlite::open(dir.path() + "/r0.db", 0, 1000, sqlite::error);
+    ASSERT_TRUE(db);
+    sqlite3_stmt* s = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(*db, "PRAGMA journal_mode", -1, &s, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "wal");
+    sqlite3_finalize(s);
+    sqlite3_close_v2(*db);
 }
 
 TEST(Sqlite, OpenFailureIsAnError) {

@@ -5,10 +5,12 @@ namespace moat::admin::internal {
 namespace sqlite = store::sqlite;
 
 Result<std::unique_ptr<Db>> Db::open(const std::string& path) {
-    auto raw = sqlite::open(path, SQLITE_OPEN_FULLMUTEX, 10000, sqlite::error);
+    constexpr int kBusyTimeoutMs = 10000;
+    auto raw = sqlite::open(path, SQLITE_OPEN_FULLMUTEX, kBusyTimeoutMs, sqlite::error);
     if (!raw) return raw.error();
     std::unique_ptr<Db> db(new Db(*raw));
-    MOAT_TRY(db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
+    MOAT_TRY(sqlite::use_wal(db->db_, kBusyTimeoutMs, sqlite::error));
+    MOAT_TRY(db->exec("PRAGMA synchronous=FULL;"));
     return db;
 }
 

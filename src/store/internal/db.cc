@@ -26,9 +26,9 @@ Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, int busy_timeo
     std::unique_ptr<Conn> c(new Conn(*db, clock));
     // WAL: readers never block the writer. synchronous=FULL: in WAL mode NORMAL may lose the
     // last commits on power loss, and an acknowledged PUT must survive it (store.h contract).
+    MOAT_TRY(sqlite::use_wal(c->db_, busy_timeout_ms, db_error));
     MOAT_TRY(
-        c->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
-                "PRAGMA temp_store=MEMORY;"));
+        c->exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"));
     return c;
 }
 
