@@ -82,20 +82,33 @@ U0=$(metric 'moat_tls_handshake_failures_total{reason="unknown_name"}')
 out=$(timeout 10 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -servername nosuch.example.test </dev/null 2>&1 || true)
 expect_no_match "unknown SNI: no certificate sent" "$out" "BEGIN CERTIFICATE"
 timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$HTTPS_PORT; printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >&3; cat <&3 >/dev/null" || true
-sleep 0.3
+# The server counts a failure after its alert is on the wire: wait (bounded) for the counters
+# rather than a guessed delay.
+for _ in $(seq 100); do
+    [ "$(fail_total)" -ge $((F0 + 2)) ] &&
+        [ "$(metric 'moat_tls_handshake_failures_total{reason="unknown_name"}')" -ge $((U0 + 1)) ] && break
+    sleep 0.1
+done
 check "metrics: handshake failures counted ($F0 -> $(fail_total))" test "$(fail_total)" -ge $((F0 + 2))
 check "metrics: unknown_name failure counted" test "$(metric 'moat_tls_handshake_failures_total{reason="unknown_name"}')" -ge $((U0 + 1))
 
 # Open connections: a TLS connection held open shows in the gauge, then goes away. (A TCP
 # connection that sends nothing may not be accepted yet: the listener may defer accept.)
-(sleep 2 | timeout 10 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -servername localhost \
-    >/dev/null 2>&1) &
+# The connection is held until the gauge was read (or 30 s), not for a guessed time: openssl
+# may take a while to start on a loaded machine.
+(while [ ! -e "$T/release-hold" ]; do sleep 0.1; done | timeout 30 openssl s_client \
+    -connect "127.0.0.1:$HTTPS_PORT" -servername localhost >/dev/null 2>&1) &
 HOLD=$!
-sleep 0.8
-open_now=$(metric moat_open_connections)
+open_now=0
+for _ in $(seq 150); do
+    open_now=$(metric moat_open_connections)
+    [ "$open_now" -ge 1 ] && break
+    sleep 0.1
+done
 check "metrics: open connection counted ($open_now)" test "$open_now" -ge 1
+touch "$T/release-hold"
 wait "$HOLD" || true
-for _ in $(seq 30); do [ "$(metric moat_open_connections)" = 0 ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(metric moat_open_connections)" = 0 ] && break; sleep 0.1; done
 expect_eq "metrics: open connections back to 0" "$(metric moat_open_connections)" "0"
 check "metrics: connections_total counted" test "$(metric moat_connections_total)" -ge 10
 
@@ -239,7 +252,7 @@ if flock -w 120 9; then
     if python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",9100))' 2>/dev/null; then
         : >"$T/moat.log"
         moat_start serve --config "$T/moat.toml"
-        wait_port 9100 5 || true
+        wait_port 9100 15 || true
         listeners=$(ss -ltnH "sport = :9100" | awk '{ print $4 }' | sort -u | tr '\n' ' ')
         expect_eq "default metrics listener is 127.0.0.1:9100 only" "$listeners" "127.0.0.1:9100 "
         expect_match "default metrics listener answers" \

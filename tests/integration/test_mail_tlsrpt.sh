@@ -82,7 +82,7 @@ tlsrpt = ["https://mta-sts.elsewhere.example/tlsrpt"]
 EOF
 kill -HUP "$MOAT_PID"
 got=""
-for _ in $(seq 50); do
+for _ in $(seq 200); do
     got=$(post application/tlsrpt+json "$T/other.json")
     [ "$got" = 201 ] && break
     sleep 0.1
@@ -94,13 +94,13 @@ expect_eq "and stored it" "$(stored)" "4"
 RPT_PORT2=$(free_port)
 sed -i "s/\"127.0.0.1:$RPT_PORT\"/\"127.0.0.1:$RPT_PORT2\"/" "$T/moat.toml"
 kill -HUP "$MOAT_PID"
-check "reload to a new port: it opens" wait_port "$RPT_PORT2" 10
+check "reload to a new port: it opens" wait_port "$RPT_PORT2" 30
 OLD_RPT_PORT=$RPT_PORT
 RPT_PORT=$RPT_PORT2
 URL="https://mta-sts.company-y.example:$RPT_PORT/tlsrpt"
 expect_eq "reload to a new port: reports answered there (duplicate)" "$(post application/tlsrpt+json "$T/other.json")" "200"
 closed=no
-for _ in $(seq 50); do
+for _ in $(seq 200); do
     (exec 3<>/dev/tcp/127.0.0.1/"$OLD_RPT_PORT") 2>/dev/null || { closed=yes; break; }
     sleep 0.1
 done
@@ -109,7 +109,7 @@ expect_eq "reload to a new port: the old port closed" "$closed" "yes"
 sed -i "s/\"127.0.0.1:$RPT_PORT2\"/\"192.0.2.1:$RPT_PORT2\"/" "$T/moat.toml"
 kill -HUP "$MOAT_PID"
 refused=""
-for _ in $(seq 50); do
+for _ in $(seq 200); do
     refused=$(grep "reload refused: tlsrpt listener: listen 192.0.2.1:$RPT_PORT2" "$T/moat.log" || true)
     [ -n "$refused" ] && break
     sleep 0.1
@@ -234,6 +234,8 @@ early_key="TLSRPT/company-y.example/${name%%_*}/${name#*_}.json"
 HTTPS_PORT=$STORE_HTTPS_PORT
 s3_demo_up
 unset AWS_CA_BUNDLE
+# The move runs while the server starts, after its listeners opened: wait for its log line.
+for _ in $(seq 200); do grep -q 'tls-rpt move: .* moved=' "$T/moat.log" && break; sleep 0.1; done
 check "with the store: the folder report is an object" s3 s3 cp "s3://logs/$early_key" "$T/early-got.json"
 expect_eq "with the store: the object is the report as received" \
     "$(cmp -s "$T/early-got.json" "$T/early.json" && echo same)" "same"

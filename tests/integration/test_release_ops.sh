@@ -175,8 +175,18 @@ out=$(m demo-deployer releases weak.localhost 2>&1) || true
 expect_match "it has no release" "$out" "no releases yet"
 # An S3 upload publishes to testing like a deploy: the same policy refuses it.
 echo "weak via s3" > "$T/weak-s3.html"
+# refusals: how often the server logged refusing to publish weak.localhost's S3 writes (the
+# bucket-level write of part 1 may have been one already).
+refusals() { grep -c 'release from s3 writes failed site=weak\.localhost env=testing' "$T/moat.log" || true; }
+refused_before=$(refusals)
 s3 s3 cp "$T/weak-s3.html" s3://content/testing/weak.localhost/s3.html
-sleep 2.5
+# Wait until the server has tried to publish the upload (its refusal is logged) instead of a
+# guessed delay: without that, a 404 could only mean "not yet".
+for _ in $(seq 200); do
+    [ "$(refusals)" -gt "$refused_before" ] && break
+    sleep 0.1
+done
+check "the server refused to publish the S3 upload (logged)" test "$(refusals)" -gt "$refused_before"
 code=$(mcurl -o /dev/null -w '%{http_code}' --resolve "test.weak.localhost:$HTTPS_PORT:127.0.0.1" \
     "https://test.weak.localhost:$HTTPS_PORT/s3.html")
 expect_eq "an S3 upload to a site below its min_grade is not served" "$code" 404
@@ -195,18 +205,25 @@ before_x=$(testing /x.txt)
 before_index=$(testing /index.html)
 before_ids=$(release_ids)
 # Uploads go in path order, four at a time: big.bin first, then the small files, each printed
-# when done ("uploaded PATH ..."). Killed at the first such line, big.bin is still on its way.
+# when done ("uploaded PATH ..."). Killed at the first such line, big.bin is still on its way:
+# it ends about 0.2 s after the small ones here, so the CLI's progress is read from a pipe as it
+# comes and killed at once (a polling loop's delay could let big.bin finish on a loaded machine).
+mkfifo "$T/int.pipe"
 "$MOAT" deploy "$I" --site localhost --credentials "$CREDS" --profile demo-deployer \
-    >"$T/int.out" 2>"$T/int.err" &
+    >"$T/int.out" 2>"$T/int.pipe" &
 DPID=$!
 PIDS+=("$DPID")
-for _ in $(seq 3000); do
-    grep -q '^uploaded ' "$T/int.err" && break
-    kill -0 "$DPID" 2>/dev/null || break
-    sleep 0.01
-done
+killed=no
+while IFS= read -r -t 60 line; do
+    printf '%s\n' "$line" >>"$T/int.err"
+    if [ "$killed" = no ] && [[ $line == uploaded\ * ]]; then
+        kill -KILL "$DPID" 2>/dev/null || true
+        killed=yes  # then read on to the end: what it printed before dying stays in the pipe
+    fi
+done <"$T/int.pipe"
 kill -KILL "$DPID" 2>/dev/null || true
 wait "$DPID" 2>/dev/null || true
+touch "$T/int.err"
 first=$(cat "$T/int.err")
 printed=$(grep -c '^uploaded ' <<<"$first" || true)
 expect_match "the CLI was killed after an upload finished" "$first" "^uploaded "
@@ -258,7 +275,16 @@ snapshot() {
         printf '%s testing %s\n' "$p" "$(testing "$p" | sha256sum)"
     done > "$1/pages.txt"
 }
-sleep 2   # versions the last deploy's pruning released have expired: the store is at rest
+# The store at rest: the lifecycle job (a 1-s day, every second) has expired what the last
+# deploy's pruning released once the version list stays the same for longer than a day and an
+# interval. A fixed delay is not enough when the job runs late on a loaded machine.
+prev=$(list_versions)
+for _ in $(seq 20); do
+    sleep 3
+    cur=$(list_versions)
+    [ "$cur" = "$prev" ] && break
+    prev=$cur
+done
 snapshot "$T/a"
 out=$(cd "$T" && timeout 120 "$MOAT" backup "$T/backup" --url "https://localhost:$ADMIN_PORT" \
     --token "$OPS_TOKEN" --ca "$CA" --otp "$(totp "$OPS_SECRET")" 2>&1) && rc=0 || rc=$?

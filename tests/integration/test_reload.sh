@@ -35,11 +35,11 @@ hup() {
     local before
     before=$(grep -cE 'reloaded config|reload refused' "$T/moat.log" || true)
     kill -HUP "$MOAT_PID"
-    for _ in $(seq 100); do
+    for _ in $(seq 400); do
         [ "$(grep -cE 'reloaded config|reload refused' "$T/moat.log" || true)" -gt "$before" ] && return 0
         sleep 0.05
     done
-    echo "no reload outcome logged within 5 s" >&2
+    echo "no reload outcome logged within 20 s" >&2
     return 1
 }
 x_test() { mcurl -o /dev/null -D - "https://localhost:$HTTPS_PORT/" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-test" { print $2 }'; }
@@ -93,7 +93,8 @@ cp "$T/good.toml" "$T/moat.toml"
 
 # --- no request fails while reloading under load ---
 # h2load (HTTP/2, 8 connections) and a curl loop (new TLS connection per request, verifying the
-# certificate) run for ~5 s while SIGHUP arrives every 200 ms, alternating two valid configs.
+# certificate) run for ~5 s while SIGHUP arrives every 100 ms or so, alternating two valid configs
+# (a loaded machine stretches each round: the margin keeps "many reloads" true there too).
 curl_loop() {
     local end=$((SECONDS + 5)) ok=0 bad=0 code
     while [ "$SECONDS" -lt "$end" ]; do
@@ -112,7 +113,7 @@ while [ $((SECONDS - start)) -lt 5 ]; do
     if [ $((reloads % 2)) -eq 0 ]; then write_config v3 site2; else write_config v2 site2; fi
     kill -HUP "$MOAT_PID"
     reloads=$((reloads + 1))
-    sleep 0.2
+    sleep 0.1
 done
 set +e; wait "$H2"; h2rc=$?; wait "$LOOP"; set -e
 expect_eq "h2load exit 0" "$h2rc" "0"
@@ -147,7 +148,13 @@ DL1=$!
 # An idle keep-alive connection must not hold up the exit.
 (sleep 20 | openssl s_client -quiet -connect "127.0.0.1:$HTTPS_PORT" -servername localhost >/dev/null 2>&1) &
 IDLE=$!
-sleep 1
+# SIGTERM only once both downloads have their first bytes and the idle connection is up: on a
+# loaded machine the clients may take longer than any fixed delay to get there.
+for _ in $(seq 150); do
+    [ -s "$T/dl2.bin" ] && [ -s "$T/dl1.bin" ] &&
+        [ "$(ss -Htn state established "( dport = :$HTTPS_PORT )" | wc -l)" -ge 3 ] && break
+    sleep 0.1
+done
 check "downloads in flight" test -s "$T/dl2.bin" -a -s "$T/dl1.bin"
 t0=$(date +%s%N)
 kill -TERM "$MOAT_PID"
@@ -176,7 +183,9 @@ done
 t1=$(date +%s%N)
 expect_eq "SIGTERM: exit 0" "$rc" "0"
 check "exited within drain_timeout ($(((t1 - t0) / 1000000)) ms)" test $(((t1 - t0) / 1000000)) -lt 15000
-check "exited soon after the last download ($(((t1 - t_dl) / 1000000)) ms)" test $(((t1 - t_dl) / 1000000)) -lt 2000
+# Soon: a server held up by the idle connection would run to drain_timeout, some 10 s after the
+# downloads; a loaded machine was seen to take 0.7 s to wind down, so 2 s was too close.
+check "exited soon after the last download ($(((t1 - t_dl) / 1000000)) ms)" test $(((t1 - t_dl) / 1000000)) -lt 5000
 expect_match "drain logged" "$(cat "$T/moat.log")" "draining"
 kill "$IDLE" 2>/dev/null || true
 
