@@ -27,9 +27,12 @@ Result<std::unique_ptr<FileKeySealer>> FileKeySealer::open_or_create(const std::
         std::string key(kKey, '\0');
         if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), kKey) != 1)
             return make_error(Errc::kInternal, "no randomness for the seal key");
-        // O_EXCL semantics through link-less rename would race two first starts; the state
-        // lock is taken before this in practice, and a lost race only means one key wins.
-        MOAT_TRY(internal::write_file_atomic(path, key, 0600));
+        // Two first starts on one folder race here (no lock is held yet): the first to link
+        // its key wins and every other reads that one, so nothing is sealed with a key that
+        // is not on disk. A rename would let a later key replace one already in use.
+        auto created = internal::create_file_once(path, key, 0600);
+        OPENSSL_cleanse(key.data(), key.size());
+        if (!created) return created.error();
         data = internal::read_file(path);
     }
     if (!data) return data.error();

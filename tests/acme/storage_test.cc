@@ -1,8 +1,11 @@
 // Sealer (AES-256-GCM under seal.key), LeaseLock and the status file.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <vector>
 
 #include "acme/cert_status.h"
 #include "acme/internal/crypto.h"
@@ -55,6 +58,56 @@ TEST_F(SealerTest, RefusesLooseOrWrongKeyFiles) {
     EXPECT_EQ(loose.error().code, Errc::kDenied);
     ASSERT_TRUE(internal::write_file_atomic(dir_ + "/short.key", "abc", 0600));
     EXPECT_FALSE(FileKeySealer::open_or_create(dir_ + "/short.key"));
+}
+
+// Two moat processes starting together on one new folder each create seal.key before any lock
+// is held. Every one must end up with the key that stays on disk: a key replaced after another
+// process sealed the account key with it would leave that key unreadable after a restart. Real
+// processes, released together by closing one pipe; each seals a blob, the parent opens all.
+TEST_F(SealerTest, ProcessesCreatingTheKeyTogetherAllUseTheOneOnDisk) {
+    constexpr int kRounds = 20, kProcs = 4;
+    int unreadable = 0, failed = 0;
+    for (int round = 0; round < kRounds; ++round) {
+        const std::string key = dir_ + "/seal" + std::to_string(round) + ".key";
+        int go[2];
+        ASSERT_EQ(::pipe(go), 0);
+        std::vector<pid_t> kids;
+        for (int i = 0; i < kProcs; ++i) {
+            pid_t pid = ::fork();
+            ASSERT_GE(pid, 0);
+            if (pid == 0) {
+                ::close(go[1]);
+                char c;
+                (void)!::read(go[0], &c, 1);  // returns 0 when the parent closes its end
+                auto s = FileKeySealer::open_or_create(key);
+                if (!s) ::_exit(2);
+                auto blob = (*s)->seal("secret " + std::to_string(i), "label");
+                if (!blob) ::_exit(3);
+                auto w = internal::write_file_atomic(key + "." + std::to_string(i), *blob, 0600);
+                ::_exit(w ? 0 : 4);
+            }
+            kids.push_back(pid);
+        }
+        ::close(go[0]);
+        ::close(go[1]);
+        for (pid_t pid : kids) {
+            int status = 0;
+            ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+        }
+        auto s = FileKeySealer::open_or_create(key);
+        ASSERT_TRUE(s) << s.error().detail;
+        for (int i = 0; i < kProcs; ++i) {
+            auto blob = internal::read_file(key + "." + std::to_string(i));
+            auto open = blob ? (*s)->open(*blob, "label") : Result<std::string>(blob.error());
+            if (!open || *open != "secret " + std::to_string(i)) ++unreadable;
+        }
+        // No temp file is left beside the key.
+        for (const auto& e : std::filesystem::directory_iterator(dir_))
+            EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+    }
+    EXPECT_EQ(failed, 0);
+    EXPECT_EQ(unreadable, 0) << "of " << kRounds * kProcs << " sealed blobs";
 }
 
 TEST_F(LeaseLockTest, OneHolderUntilExpiryOrRelease) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -147,9 +148,15 @@ Result<std::string> read_file(const std::string& path) {
     return ss.str();
 }
 
-Result<void> write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
-    std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+namespace {
+
+// Writes `data` to a new temp file beside `path` (mode `mode`, fsynced) and returns its name.
+// The name is unique per process and call, so threads and processes never share one.
+Result<std::string> write_temp(const std::string& path, std::string_view data, unsigned mode) {
+    static std::atomic<unsigned> counter{0};
+    std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
+                      std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) return make_error(Errc::kIo, "create " + tmp + ": " + std::strerror(errno));
     ::fchmod(fd, mode);  // O_CREAT's mode is masked by the umask
     std::size_t off = 0;
@@ -168,11 +175,11 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, u
         ::unlink(tmp.c_str());
         return make_error(Errc::kIo, "fsync " + tmp + ": " + std::strerror(errno));
     }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::string e = std::strerror(errno);
-        ::unlink(tmp.c_str());
-        return make_error(Errc::kIo, "rename " + path + ": " + e);
-    }
+    return tmp;
+}
+
+// Makes a new name in the folder durable.
+void fsync_parent(const std::string& path) {
     std::string dir = std::filesystem::path(path).parent_path().string();
     if (dir.empty()) dir = ".";
     int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -180,7 +187,35 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, u
         ::fsync(dfd);
         ::close(dfd);
     }
+}
+
+}  // namespace
+
+Result<void> write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
+    auto tmp = write_temp(path, data, mode);
+    if (!tmp) return tmp.error();
+    if (::rename(tmp->c_str(), path.c_str()) != 0) {
+        std::string e = std::strerror(errno);
+        ::unlink(tmp->c_str());
+        return make_error(Errc::kIo, "rename " + path + ": " + e);
+    }
+    fsync_parent(path);
     return {};
+}
+
+Result<bool> create_file_once(const std::string& path, std::string_view data, unsigned mode) {
+    auto tmp = write_temp(path, data, mode);
+    if (!tmp) return tmp.error();
+    // link() fails with EEXIST where rename() would replace: the first creator wins, whole.
+    int rc = ::link(tmp->c_str(), path.c_str());
+    int err = errno;
+    ::unlink(tmp->c_str());
+    if (rc == 0) {
+        fsync_parent(path);
+        return true;
+    }
+    if (err == EEXIST) return false;
+    return make_error(Errc::kIo, "link " + path + ": " + std::strerror(err));
 }
 
 Result<void> make_dirs(const std::string& path, unsigned mode) {

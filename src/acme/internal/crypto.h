@@ -43,6 +43,9 @@ Result<PkeyPtr> parse_private_key_pem(std::string_view pem);
 Result<std::string> read_file(const std::string& path);
 // temp file (mode from creation) -> fsync -> rename, so readers never see half a file.
 Result<void> write_file_atomic(const std::string& path, std::string_view data, unsigned mode);
+// Creates `path` holding `data` only if nothing is there yet (temp file -> fsync -> link):
+// true when this call created it, false when it already existed (left untouched).
+Result<bool> create_file_once(const std::string& path, std::string_view data, unsigned mode);
 // mkdir -p with `mode` for the directories it creates.
 Result<void> make_dirs(const std::string& path, unsigned mode);
 
