@@ -73,8 +73,9 @@ mta-sts    A     127.0.0.1
 ZEOF
     knotd -c "$k/knot.conf" > "$k/knotd.log" 2>&1 &
     PIDS+=($!)
+    # A bound for a loaded machine: the loop ends as soon as the zone is loaded.
     local i
-    for i in $(seq 100); do
+    for i in $(seq 300); do
         knotc -c "$k/knot.conf" zone-status example.test 2>/dev/null | grep -q 'serial: [0-9]' && return 0
         sleep 0.1
     done
@@ -97,13 +98,16 @@ PEOF
         > "$T/pebble/pebble.log" 2>&1 &
     PEBBLE_PID=$!
     PIDS+=($PEBBLE_PID)
+    # Both listeners: pebble serves the management port separately from the API, so the API
+    # answering does not prove the roots can be fetched yet.
     local i
-    for i in $(seq 100); do
-        curl -sf --cacert "$T/ca/ca.pem" "https://127.0.0.1:$1/dir" >/dev/null && break
+    for i in $(seq 300); do
+        curl -sf --max-time 10 --cacert "$T/ca/ca.pem" "https://127.0.0.1:$1/dir" >/dev/null &&
+            curl -sf --max-time 10 --cacert "$T/ca/ca.pem" "https://127.0.0.1:$2/roots/0" \
+                > "$T/pebble/root.pem" && return 0
         sleep 0.1
     done
-    curl -sf --cacert "$T/ca/ca.pem" "https://127.0.0.1:$2/roots/0" > "$T/pebble/root.pem" ||
-        { echo "pebble did not start:"; cat "$T/pebble/pebble.log"; return 1; }
+    echo "pebble did not start:"; cat "$T/pebble/pebble.log"; return 1
 }
 
 # served_serial HOST: the serial of the certificate moat presents for HOST (empty if none).

@@ -9,12 +9,13 @@
 source "$(dirname "$0")/lib.sh"
 source "$HERE/../acme/peers.sh"
 
-HTTPS_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 CLOSED_PORT=$(free_port)
 peers_ca
 knot_start "$(free_port)"
 pebble_start "$(free_port)" "$(free_port)" "$HTTP_PORT" "$CLOSED_PORT" 300
+# Picked after the peers started, just before use: another test may take a port picked early.
+HTTPS_PORT=$(free_port)
 make_site "$T/site" prod
 
 config() {  # config DIRECTORY_URL CHALLENGE [FRACTION]
@@ -53,7 +54,7 @@ run_case() {
     config "$2" "$3" 0.99
     : > "$T/moat.log"
     moat_start serve --config "$T/moat.toml"
-    for _ in $(seq 80); do grep -q 'certificate order failed' "$T/moat.log" && break; sleep 0.25; done
+    for _ in $(seq 240); do grep -q 'certificate order failed' "$T/moat.log" && break; sleep 0.25; done
     local line
     line=$(grep "certificate order failed" "$T/moat.log" | head -1 || true)
     echo "  $1: $line"
@@ -62,8 +63,13 @@ run_case() {
     expect_match "$1: backs off" "$line" 'retry_in=[0-9]+s'
     expect_eq "$1: old certificate still served" "$(served_serial site.example.test)" "$good"
     expect_eq "$1: and verifies" "$(pcurl site.example.test / -o /dev/null -w '%{http_code}')" 200
+    # status.json is written after the failure is logged (one step later in the same loop).
     local certs
-    certs=$("$MOAT" certs --config "$T/moat.toml")
+    for _ in $(seq 40); do
+        certs=$("$MOAT" certs --config "$T/moat.toml")
+        grep -q 'failing' <<<"$certs" && break
+        sleep 0.25
+    done
     expect_match "$1: moat certs shows the failure" "$certs" 'failing.*\(1 failures\)'
     kill -TERM "$MOAT_PID"; wait "$MOAT_PID" 2>/dev/null || true
 }

@@ -7,12 +7,13 @@
 source "$(dirname "$0")/lib.sh"
 source "$HERE/../acme/peers.sh"
 
-HTTPS_PORT=$(free_port)
 HTTP_PORT=$(free_port)
-METRICS_PORT=$(free_port)
 peers_ca
 knot_start "$(free_port)"
 pebble_start "$(free_port)" "$(free_port)" "$HTTP_PORT" "$(free_port)" 7776000
+# Picked after the peers started, just before use: another test may take a port picked early.
+HTTPS_PORT=$(free_port)
+METRICS_PORT=$(free_port)
 make_site "$T/site" prod
 make_site "$T/site-test" testing
 
@@ -78,9 +79,14 @@ expect_match "failure gauge 0" "$m" 'moat_acme_certificate_failures\{name="site.
 
 # ---- restart: loaded from disk, no new order ----
 orders_before=$(grep -c 'ordering certificate' "$T/moat.log")
+STATUS=$T/data/acme/certs/site.example.test/status.json
+status_ino=$(stat -c %i "$STATUS")
 kill -TERM "$MOAT_PID"; wait "$MOAT_PID" 2>/dev/null || true
 moat_start serve --config "$T/moat.toml"
 expect_eq "after restart the same certificate is served at once" "$(served_serial site.example.test)" "$serial"
-sleep 1
+# Each check rewrites status.json (a new file renamed over it) after deciding whether to order:
+# a new inode means the first check after the restart is done.
+for _ in $(seq 120); do [ "$(stat -c %i "$STATUS")" != "$status_ino" ] && break; sleep 0.25; done
+check "the first check after the restart ran" test "$(stat -c %i "$STATUS")" != "$status_ino"
 expect_eq "no new order after restart" "$(grep -c 'ordering certificate' "$T/moat.log")" "$orders_before"
 finish

@@ -6,12 +6,13 @@
 source "$(dirname "$0")/lib.sh"
 source "$HERE/../acme/peers.sh"
 
-PORT_A=$(free_port)
-PORT_B=$(free_port)
 peers_ca
 knot_start "$(free_port)"
 pebble_start "$(free_port)" "$(free_port)" "$(free_port)" "$(free_port)" 7776000
 make_site "$T/site" prod
+# Picked just before use: another test may take a port picked seconds earlier.
+PORT_A=$(free_port)
+PORT_B=$(free_port)
 
 config() {  # config FILE PORT
     cat > "$1" <<EOF
@@ -42,14 +43,22 @@ EOF
 config "$T/a.toml" "$PORT_A"
 config "$T/b.toml" "$PORT_B"
 
-# Start both at once (the seal key is created by the first; give it a head start of a moment).
+# Start both at once, with pebble stopped: whichever takes the lock first then holds it on its
+# first request to the CA until the other has found it held (its first check, right after its
+# listener opens). With pebble running, an order done before the other's first check (about a
+# second) would leave nothing to wait for. The pause stays well under moat's 10 s connect
+# timeout, so the holder's request survives it.
+# The seal key is created by the first; B starts once it exists (two first starts would each
+# write one).
+kill -STOP "$PEBBLE_PID"
 "$MOAT" serve --config "$T/a.toml" > "$T/a.log" 2>&1 &
 PIDS+=($!)
-sleep 0.2
+for _ in $(seq 100); do [ -s "$T/data/acme/seal.key" ] && break; sleep 0.05; done
 "$MOAT" serve --config "$T/b.toml" > "$T/b.log" 2>&1 &
 PIDS+=($!)
-wait_port "$PORT_A"
-wait_port "$PORT_B"
+wait_port "$PORT_A" && wait_port "$PORT_B" &&
+    for _ in $(seq 50); do grep -q 'order deferred' "$T/a.log" "$T/b.log" && break; sleep 0.1; done
+kill -CONT "$PEBBLE_PID"
 
 HTTPS_PORT=$PORT_A
 sa=$(wait_cert site.example.test 40) || { fail "A serves no certificate"; cat "$T/a.log"; }

@@ -6,11 +6,12 @@
 source "$(dirname "$0")/lib.sh"
 source "$HERE/../acme/peers.sh"
 
-HTTPS_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 peers_ca
 knot_start "$(free_port)"
 pebble_start "$(free_port)" "$(free_port)" "$HTTP_PORT" "$(free_port)" 30
+# Picked after the peers started, just before use: another test may take a port picked early.
+HTTPS_PORT=$(free_port)
 make_site "$T/site" prod
 grep -q 'Using certificate validity period of 30 seconds' "$T/pebble/pebble.log" &&
     pass "pebble 2.4 honours certificateValidityPeriod" || fail "pebble validity setting not applied"

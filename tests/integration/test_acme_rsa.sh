@@ -9,11 +9,12 @@
 source "$(dirname "$0")/lib.sh"
 source "$HERE/../acme/peers.sh"
 
-HTTPS_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 peers_ca
 knot_start "$(free_port)"
 pebble_start "$(free_port)" "$(free_port)" "$HTTP_PORT" "$(free_port)" 7776000
+# Picked after the peers started, just before use: another test may take a port picked early.
+HTTPS_PORT=$(free_port)
 make_site "$T/site" prod
 # A site with static files: an ECDSA pair and, through cert_rsa/key_rsa, an RSA one.
 for kt in ec rsa; do
@@ -151,10 +152,21 @@ expect_match "moat certs: RSA row" "$out" 'site\.example\.test \(rsa2048\) +vali
 
 # ---- restart: both loaded from disk, no new order ----
 orders_before=$(grep -c 'ordering certificate' "$T/moat.log")
+# status inodes: `ino1 ino2` of status.json and status-rsa.json (a check writes a new file and
+# renames it over the old one after deciding whether to order).
+status_inodes() { stat -c %i "$D/status.json" "$D/status-rsa.json" | tr '\n' ' '; }
+inodes=$(status_inodes)
 kill -TERM "$MOAT_PID"; wait "$MOAT_PID" 2>/dev/null || true
 moat_start serve --config "$T/moat.toml"
 expect_match "after restart RSA is served at once" "$(leaf site.example.test -sigalgs RSA-PSS+SHA256)" 'rsaEncryption'
 expect_match "after restart ECDSA by default" "$(leaf site.example.test)" 'id-ecPublicKey'
-sleep 1
+# Both certificates' first checks after the restart are done once both files are new.
+both_new() {
+    local now
+    now=$(status_inodes)
+    [ "${now%% *}" != "${inodes%% *}" ] && [ "$(cut -d' ' -f2 <<<"$now")" != "$(cut -d' ' -f2 <<<"$inodes")" ]
+}
+for _ in $(seq 120); do both_new && break; sleep 0.25; done
+check "the first checks after the restart ran" both_new
 expect_eq "no new order after restart" "$(grep -c 'ordering certificate' "$T/moat.log")" "$orders_before"
 finish

@@ -9,14 +9,12 @@
 source "$(dirname "$0")/lib.sh"
 source "$HERE/../acme/peers.sh"
 
-PORT_A=$(free_port)
-PORT_B=$(free_port)
-PORT_C=$(free_port)
-S3_PORT=$(free_port)
 peers_ca
 knot_start "$(free_port)"
 pebble_start "$(free_port)" "$(free_port)" "$(free_port)" "$(free_port)" 7776000
 make_site "$T/site" prod
+# Ports are picked just before use: another test may take a port picked seconds earlier.
+PORT_C=$(free_port)
 
 config() {  # config FILE DATA_DIR PORT [STORE_DIR] [MORE]
     cat > "$1" <<CONF
@@ -64,7 +62,7 @@ mv "$T/moat.log" "$T/m0.log"
 config "$T/m.toml" "$T/m" "$PORT_C" "$T/store1"
 moat_start serve --config "$T/m.toml"
 expect_eq "with the store it serves the same certificate" "$(wait_cert site.example.test 20)" "$s1"
-for _ in $(seq 40); do grep -q 'certificate imported into the store' "$T/moat.log" && break; sleep 0.25; done
+for _ in $(seq 120); do grep -q 'certificate imported into the store' "$T/moat.log" && break; sleep 0.25; done
 mlog=$(cat "$T/moat.log")
 expect_match "account key imported" "$mlog" 'acme account key imported into the store'
 expect_match "certificate imported" "$mlog" 'certificate imported into the store name=site.example.test'
@@ -76,17 +74,29 @@ kill -TERM "$MOAT_PID"; wait "$MOAT_PID" 2>/dev/null || true
 expect_eq "still one order" "$(grep -c 'Issued certificate serial' "$T/pebble/pebble.log" || true)" 1
 
 # ---- 2: two processes, one store, one order ----
+PORT_A=$(free_port)
+PORT_B=$(free_port)
+S3_PORT=$(free_port)
 config "$T/a.toml" "$T/a" "$PORT_A" "$T/store" "[s3]
 listen = [\"127.0.0.1:$S3_PORT\"]
 hosts = [\"localhost\"]"
 config "$T/b.toml" "$T/b" "$PORT_B" "$T/store"
 
+# Pebble stopped meanwhile: whichever takes the lock first holds it on its first request to
+# the CA until the other has found it held (its first check, right after its listener opens);
+# with pebble running, an order done before the other's first check would leave nothing to
+# wait for. The pause stays well under moat's 10 s connect timeout.
+kill -STOP "$PEBBLE_PID"
 "$MOAT" serve --config "$T/a.toml" > "$T/a.log" 2>&1 &
 PIDS+=($!)
 "$MOAT" serve --config "$T/b.toml" > "$T/b.log" 2>&1 &
 PIDS+=($!)
-wait_port "$PORT_A" || cat "$T/a.log"
-wait_port "$PORT_B" || cat "$T/b.log"
+up=1
+wait_port "$PORT_A" || { cat "$T/a.log"; up=0; }
+wait_port "$PORT_B" || { cat "$T/b.log"; up=0; }
+[ "$up" = 1 ] &&
+    for _ in $(seq 50); do grep -q 'order deferred' "$T/a.log" "$T/b.log" && break; sleep 0.1; done
+kill -CONT "$PEBBLE_PID"
 
 HTTPS_PORT=$PORT_A
 sa=$(wait_cert site.example.test 60) || { fail "A serves no certificate"; cat "$T/a.log"; }

@@ -31,6 +31,8 @@ root = "demo/production"
 root = "demo/testing"
 EOF
 moat_start serve --demo --data "$DATA"
+# The banner is printed after the listeners are bound (the port answers before it is written).
+for _ in $(seq 300); do grep -q 'Ctrl-C stops' "$T/moat.log" && break; sleep 0.1; done
 check "demo kept the test's config" grep -q "127.0.0.1:$HTTPS_PORT" "$DATA/moat.toml"
 check "demo wrote its site" test -s "$DATA/demo/production/js/app.js"
 expect_match "banner shows the configured port" "$(cat "$T/moat.log")" "curl --cacert [^ ]*root\.crt https://localhost:$HTTPS_PORT/"

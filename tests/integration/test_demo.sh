@@ -48,7 +48,7 @@ start_demo() {
     moat_start serve --demo --data "$DATA"
     wait_port 8080 && wait_port 9100
     # The banner is printed once the listeners are bound; give stdout a moment.
-    for _ in $(seq 50); do grep -q 'Ctrl-C stops' "$T/moat.log" && break; sleep 0.1; done
+    for _ in $(seq 300); do grep -q 'Ctrl-C stops' "$T/moat.log" && break; sleep 0.1; done
 }
 
 # stop_demo SIGNAL: sends it, waits up to 10 s; sets STOP_RC and STOP_SECS.

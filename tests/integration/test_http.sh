@@ -33,7 +33,8 @@ MAIN_PORT=$HTTPS_PORT
 
 # raw.py MODE PORT [HOST]: sends stdin in one write over TLS (SNI HOST unless it is
 # 127.0.0.1 or ::1, which are reached without SNI; ALPN http/1.1) or
-# plain TCP, prints everything received until the server closes or stays quiet for 2 s.
+# plain TCP, prints everything received until the server closes or stays quiet for 2 s once
+# it has answered (up to 10 s for the first bytes: a loaded machine may be slower than 2 s).
 cat > "$T/raw.py" <<'PY'
 import socket, ssl, sys, time
 mode, port = sys.argv[1], int(sys.argv[2])
@@ -49,11 +50,11 @@ if mode == "tls":
     ctx.set_alpn_protocols(["http/1.1"])
     s = ctx.wrap_socket(s, server_hostname=sni)
 s.sendall(payload)
-s.settimeout(2)
 out = b""
-deadline = time.time() + 10
+deadline = time.time() + 12
 try:
     while time.time() < deadline:
+        s.settimeout(2 if out else 10)
         b = s.recv(65536)
         if not b:
             break
@@ -62,7 +63,7 @@ except (socket.timeout, ssl.SSLError, ConnectionResetError):
     pass
 sys.stdout.buffer.write(out)
 PY
-raw() { timeout 15 python3 "$T/raw.py" "$@" || true; }
+raw() { timeout 20 python3 "$T/raw.py" "$@" || true; }
 # Status codes of every response in a raw reply, space separated.
 statuses() { grep -a -o -E '^HTTP/1\.[01] [0-9]{3}' | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//'; }
 req_status() { raw tls "$MAIN_PORT" | statuses; }
