@@ -11,9 +11,14 @@ PIDS=()
 FAILS=0
 
 cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    local p ours=()
+    # Only processes still ours: the PID of one that ended earlier (a server stopped or killed
+    # mid-test) may belong to anyone by now, as PIDs wrap quickly on a busy machine.
     for p in "${PIDS[@]}"; do
+        [ "$(awk '{sub(/.*\) /, ""); print $2}' "/proc/$p/stat" 2>/dev/null)" = "$$" ] && ours+=("$p")
+    done
+    for p in "${ours[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${ours[@]}"; do
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$p" 2>/dev/null || true
     done
@@ -24,10 +29,15 @@ trap cleanup EXIT
 # A free TCP port on loopback (IPv4 and IPv6). Random rather than the kernel's bind(0) choice:
 # tests started in the same instant (ctest -j) were seen to get the same port from bind(0).
 # Below the kernel's ephemeral range: a port inside it can be taken by any client's outgoing
-# connection between this check and the server's bind.
+# connection between this check and the server's bind. The probe socket is closed again, so the
+# ports handed out are remembered in $T: two calls of one test never get the same port.
 free_port() {
-    python3 - <<'PY'
-import random, socket
+    python3 - "$T/.ports" <<'PY'
+import random, socket, sys
+try:
+    given = set(open(sys.argv[1]).read().split())
+except OSError:
+    given = set()
 try:
     with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
         low = int(f.read().split()[0])
@@ -35,6 +45,8 @@ except (OSError, ValueError, IndexError):
     low = 32768
 for _ in range(200):
     port = random.randint(10000, max(low, 12000) - 1)
+    if str(port) in given:
+        continue
     try:
         for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
             s = socket.socket(fam)
@@ -42,6 +54,8 @@ for _ in range(200):
             s.close()
     except OSError:
         continue
+    with open(sys.argv[1], "a") as f:
+        f.write(f"{port}\n")
     print(port)
     break
 PY
@@ -59,9 +73,10 @@ expect_match() { if grep -Eq -- "$3" <<<"$2"; then pass "$1"; else fail "$1: '$2
 expect_no_match() { if grep -Eq -- "$3" <<<"$2"; then fail "$1: '$2' matches /$3/"; else pass "$1"; fi; }
 finish() { if [ "$FAILS" -gt 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi; echo "all checks passed"; }
 
-# wait_port PORT [SECONDS]
+# wait_port PORT [SECONDS]: generous by default (a slow CI machine starting moat --demo); the
+# poll returns as soon as the port opens.
 wait_port() {
-    local port=$1 secs=${2:-15} i
+    local port=$1 secs=${2:-60} i
     for i in $(seq $((secs * 10))); do
         (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
         sleep 0.1
@@ -97,4 +112,5 @@ make_site() {
 }
 
 # curl against the test server with the test CA; extra args pass through.
-mcurl() { curl -sS --max-time 10 --cacert "${CA:?}" "$@"; }
+# The bound is generous: on a loaded CI machine a handshake plus a few MB can take seconds.
+mcurl() { curl -sS --max-time 30 --cacert "${CA:?}" "$@"; }

@@ -37,7 +37,9 @@ TOML
 release_up() {
     moat_start serve --demo --data "$D"
     wait_port "$ADMIN_PORT"
-    for _ in $(seq 100); do [ -s "$D/demo-principals" ] && break; sleep 0.1; done
+    # Written after the listeners open and the first demo releases are made: bounded, generous.
+    for _ in $(seq 600); do [ -s "$D/demo-principals" ] && break; sleep 0.1; done
+    [ -s "$D/demo-principals" ] || { echo "no demo-principals:"; cat "$T/moat.log"; return 1; }
     export CA="$D/ca/root.crt"
     CREDS="$D/demo-principals"
     EP="https://localhost:$S3_PORT"
@@ -127,10 +129,11 @@ admin_get() {
     mcurl -H "Authorization: Bearer $(token_of "$1")" "https://localhost:$ADMIN_PORT$2"
 }
 
-# moat_stop: SIGTERM to the server started last, then waits (10 s at most) until it is gone.
+# moat_stop: SIGTERM to the server started last, then waits (30 s at most) until it is gone:
+# moat itself may drain connections for up to 10 s ([edge] drain_timeout) before the store stops.
 moat_stop() {
     kill -TERM "$MOAT_PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$MOAT_PID" 2>/dev/null || return 0; sleep 0.1; done
+    for _ in $(seq 300); do kill -0 "$MOAT_PID" 2>/dev/null || return 0; sleep 0.1; done
     echo "moat $MOAT_PID did not stop" >&2
     return 1
 }

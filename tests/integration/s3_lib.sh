@@ -34,7 +34,9 @@ TOML
 s3_demo_up() {
     moat_start serve --demo --data "$D"
     wait_port "$S3_PORT"
-    for _ in $(seq 50); do [ -s "$D/demo-s3-credentials" ] && break; sleep 0.1; done
+    # moat writes the key (atomically, by rename) after its listeners open: wait for it, bounded.
+    for _ in $(seq 300); do [ -s "$D/demo-s3-credentials" ] && break; sleep 0.1; done
+    [ -s "$D/demo-s3-credentials" ] || { echo "no demo-s3-credentials:"; cat "$T/moat.log"; return 1; }
     export CA="$D/ca/root.crt"
     EP="https://localhost:$S3_PORT"
     AK=$(awk '/^aws_access_key_id/ {print $3}' "$D/demo-s3-credentials")

@@ -51,6 +51,15 @@ def request(method, path, query="", headers=None, body=b"", payload="UNSIGNED-PA
                         server_hostname="localhost")
     s.sendall(raw)
     if close_early:
+        # Hang up mid-body, then wait until the server has closed its side too: only then has it
+        # finished with the request, and a check that nothing was stored means something.
+        # (SSLSocket.shutdown drops TLS: what follows reads raw bytes until the server's FIN.)
+        s.shutdown(socket.SHUT_WR)
+        try:
+            while s.recv(65536):
+                pass
+        except (OSError, ssl.SSLError):
+            pass
         s.close()
         return None
     data = b""

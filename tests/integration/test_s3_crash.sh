@@ -30,6 +30,7 @@ def content(n):
 
 if mode == "upload":
     n = int(sys.argv[7])
+    open(acked + ".started", "w").close()  # python and boto3 are loaded: uploads begin now
     with open(acked, "a") as log:
         while True:
             data = content(n)
@@ -82,10 +83,15 @@ PY
 
 NEXT=0
 for round in 1 2 3; do
+    rm -f "$T/acked.started"
     timeout 60 python3 "$T/crash.py" upload "$EP" "$CA" "$AK" "$SK" "$T/acked" "$NEXT" &
     UP=$!
+    # The random moment counts from the first upload, not from python's start (slow under load).
+    for _ in $(seq 300); do [ -e "$T/acked.started" ] && break; sleep 0.1; done
     sleep "$(python3 -c 'import random; print(round(random.uniform(1.0, 3.0), 2))')"
     kill -KILL "$MOAT_PID"
+    # Reaped before the restart: the new server must never meet the old one on its ports.
+    wait "$MOAT_PID" 2>/dev/null || true
     wait "$UP" || true
     start_moat
     check "round $round: acknowledged objects intact, no partial object listed" \

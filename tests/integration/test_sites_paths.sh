@@ -83,7 +83,7 @@ port, ca, host, line = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 line = line.encode("latin-1").decode("unicode_escape").encode("latin-1")
 ctx = ssl.create_default_context(cafile=ca)
 ctx.set_alpn_protocols(["http/1.1"])
-with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
     with ctx.wrap_socket(s, server_hostname=host) as t:
         t.sendall(line + b"\r\nHost: " + host.encode() + b"\r\nConnection: close\r\n\r\n")
         data = b""
@@ -99,7 +99,7 @@ parts = data.split(b" ", 2)
 status = parts[1].decode() if len(parts) > 1 else "000"
 sys.stdout.write(status + "|" + data.decode("latin-1").replace("\r", " ").replace("\n", " "))
 EOF
-raw() { timeout 10 python3 "$T/raw.py" "$HTTPS_PORT" "$CA" "$1" "$2" || printf '000|'; }
+raw() { timeout 30 python3 "$T/raw.py" "$HTTPS_PORT" "$CA" "$1" "$2" || printf '000|'; }
 
 # refused LABEL RESULT: a traversal attempt got a 4xx and none of the secrets.
 refused() {

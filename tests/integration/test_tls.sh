@@ -61,7 +61,7 @@ moat_start serve --config "$T/moat.toml"
 
 # sc ARGS...: one s_client handshake against 127.0.0.1, no input, bounded in time.
 # Binary application data (an h2 SETTINGS frame) is dropped: bash cannot hold NUL bytes.
-sc() { { timeout 10 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" "$@" </dev/null 2>&1 || true; } | tr -d '\0'; }
+sc() { { timeout 30 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" "$@" </dev/null 2>&1 || true; } | tr -d '\0'; }
 # The "New, TLSv1.x, Cipher is X" line, or the failure.
 session_line() { grep -E '^(New|Reused),' <<<"$1" | head -1; }
 negotiated() { session_line "$(sc "$@")"; }
@@ -162,9 +162,11 @@ expect_match "no ALPN: handshake works" "$(sc -servername a.moat.test)" 'No ALPN
 # ---- session resumption (stateless tickets), TLS 1.2 and 1.3 ----
 for v in tls1_2 tls1_3; do
     rm -f "$T/sess"
-    # Stay connected a moment: TLS 1.3 tickets arrive after the handshake.
-    (sleep 1) | timeout 10 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -servername a.moat.test \
-        -"$v" -sess_out "$T/sess" >/dev/null 2>&1 || true
+    # Stay connected until the session is written: TLS 1.3 tickets arrive after the handshake,
+    # and s_client quits at the end of its input without reading them (bounded, ~20 s).
+    (for _ in $(seq 200); do [ -s "$T/sess" ] && break; sleep 0.1; done) |
+        timeout 30 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -servername a.moat.test \
+            -"$v" -sess_out "$T/sess" >/dev/null 2>&1 || true
     check "$v: a ticket was saved" test -s "$T/sess"
     expect_match "$v: resumed" "$(negotiated -servername a.moat.test -"$v" -sess_in "$T/sess")" '^Reused,'
     # A ticket of a.moat.test must not resume on another site.
@@ -173,16 +175,23 @@ for v in tls1_2 tls1_3; do
 done
 
 # ---- no renegotiation, no compression ----
-out=$( (sleep 1; printf 'R\n'; sleep 2) | timeout 10 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" \
-    -servername a.moat.test -tls1_2 2>&1 || true)
+# s_client reads its input only once the handshake is done; the input stays open until the
+# server has answered the renegotiation (bounded, ~20 s), which ends s_client.
+rm -f "$T/reneg.out"
+{
+    printf 'R\n'
+    for _ in $(seq 200); do grep -q 'no renegotiation' "$T/reneg.out" 2>/dev/null && break; sleep 0.1; done
+} | timeout 40 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -servername a.moat.test -tls1_2 \
+    >"$T/reneg.out" 2>&1 || true
+out=$(cat "$T/reneg.out")
 expect_match "renegotiation was attempted" "$out" 'RENEGOTIATING'
 expect_match "renegotiation refused (no_renegotiation)" "$out" 'no renegotiation'
 out=$(sc -servername a.moat.test -tls1_2 -comp)
 expect_match "no TLS compression" "$out" 'Compression: NONE'
-expect_eq "python ssl: no compression, TLS 1.3" "$(timeout 10 python3 - "$HTTPS_PORT" "$CA" <<'PY'
+expect_eq "python ssl: no compression, TLS 1.3" "$(timeout 30 python3 - "$HTTPS_PORT" "$CA" <<'PY'
 import socket, ssl, sys
 ctx = ssl.create_default_context(cafile=sys.argv[2])
-with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5) as raw:
+with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20) as raw:
     with ctx.wrap_socket(raw, server_hostname="a.moat.test") as s:
         print(s.compression(), s.version())
 PY
@@ -192,33 +201,51 @@ PY
 fpA=$(fp_of <"$T/pki/certA.crt")
 fpB=$(fp_of <"$T/pki/certB.crt")
 expect_eq "files site serves cert A before reload" "$(served_cert -servername files.moat.test | fp_of)" "$fpA"
-# wait_cert FP: polls (up to ~5 s) until files.moat.test serves FP; prints what it served last.
+# wait_cert FP: polls (up to ~30 s) until files.moat.test serves FP; prints what it served last.
 wait_cert() {
     local got=""
-    for _ in $(seq 50); do
+    for _ in $(seq 300); do
         got=$(served_cert -servername files.moat.test | fp_of)
         [ "$got" = "$1" ] && break
         sleep 0.1
     done
     printf '%s' "$got"
 }
+# hup: SIGHUP, then waits (bounded, ~30 s) until moat has logged the reload's outcome, so the
+# next step never overlaps a reload still reading the certificate files.
+reloads() { grep -c 'reloaded config\|reload refused' "$T/moat.log" || true; }
+hup() {
+    local before
+    before=$(reloads)
+    kill -HUP "$MOAT_PID"
+    for _ in $(seq 300); do [ "$(reloads)" -gt "$before" ] && return 0; sleep 0.1; done
+    echo "no reload logged after SIGHUP" >&2
+}
 want_sum=$(sha256sum "$T/site/big.bin" | cut -d' ' -f1)
+size=$(stat -c %s "$T/site/big.bin")
 for proto in --http1.1 --http2; do
     rm -f "$T/slow.bin"
     cp "$T/pki/certA.crt" "$T/pki/live.crt"; cp "$T/pki/certA.key" "$T/pki/live.key"
-    kill -HUP "$MOAT_PID"
+    hup
     expect_eq "$proto: cert A served before the transfer" "$(wait_cert "$fpA")" "$fpA"
-    # 3 MB at 1 MB/s: the transfer spans the reload.
-    curl -sS --max-time 30 --cacert "$T/pki/ca.crt" "$proto" --limit-rate 1000K \
+    # 3 MB at 500 KB/s (curl takes the first ~1.7 MB at once, the rest over ~3 s), held
+    # (SIGSTOP) from its first bytes until cert B is served: the transfer spans the reload
+    # however slow the machine is.
+    curl -sS --max-time 90 --cacert "$T/pki/ca.crt" "$proto" --limit-rate 500K \
         --resolve "files.moat.test:$HTTPS_PORT:127.0.0.1" -o "$T/slow.bin" \
         -w '%{http_code} %{num_connects}' "https://files.moat.test:$HTTPS_PORT/big.bin" \
         >"$T/slow.out" 2>&1 &
     slow=$!
-    sleep 1
+    for _ in $(seq 300); do [ -s "$T/slow.bin" ] && break; sleep 0.1; done
+    kill -STOP "$slow" 2>/dev/null || true
+    got=$(stat -c %s "$T/slow.bin" 2>/dev/null || echo 0)
+    check "$proto: transfer under way before the reload ($got of $size bytes)" \
+        test "$got" -gt 0 -a "$got" -lt "$size"
     cp "$T/pki/certB.crt" "$T/pki/live.crt"; cp "$T/pki/certB.key" "$T/pki/live.key"
-    kill -HUP "$MOAT_PID"
+    hup
     expect_eq "$proto: new handshakes get cert B after SIGHUP" "$(wait_cert "$fpB")" "$fpB"
     check "$proto: slow transfer still running after the reload" kill -0 "$slow"
+    kill -CONT "$slow" 2>/dev/null || true
     wait "$slow" || true
     expect_eq "$proto: transfer across the reload completed" "$(cat "$T/slow.out")" "200 1"
     expect_eq "$proto: transfer across the reload intact" "$(sha256sum "$T/slow.bin" | cut -d' ' -f1)" "$want_sum"
@@ -229,9 +256,10 @@ printf 'subjectAltName=DNS:other.moat.test\n' > "$T/pki/bad.ext"
 openssl x509 -req -in "$T/pki/certA.csr" -CA "$T/pki/ca.crt" -CAkey "$T/pki/ca.key" -days 2 \
     -extfile "$T/pki/bad.ext" -out "$T/pki/live.crt" 2>/dev/null
 cp "$T/pki/certA.key" "$T/pki/live.key"
-kill -HUP "$MOAT_PID"; sleep 1
+hup
 expect_eq "bad reload keeps the old certificate" "$(served_cert -servername files.moat.test | fp_of)" "$fpB"
-expect_match "bad reload refused in the log" "$(cat "$T/moat.log")" 'reload refused'
+expect_match "bad reload refused in the log" "$(grep -E 'reloaded config|reload refused' "$T/moat.log" | tail -1)" \
+    'reload refused'
 
 # ---- still alive and serving ----
 check "moat still running" kill -0 "$MOAT_PID"
