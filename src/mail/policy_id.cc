@@ -1,16 +1,13 @@
 #include "mail/policy_id.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "core/files.h"
 #include "mail/grammar.h"
 
 namespace moat::mail {
@@ -20,22 +17,6 @@ namespace fs = std::filesystem;
 
 std::string state_path(const std::string& dir, const std::string& domain) {
     return (fs::path(dir) / (domain + ".sts")).string();
-}
-
-Result<void> write_atomic(const std::string& path, const std::string& data) {
-    std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) return make_error(Errc::kIo, "open " + tmp + ": " + std::strerror(errno));
-    bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-    ok = ok && ::fsync(fd) == 0;
-    int err = errno;
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        if (ok) err = errno;
-        ::unlink(tmp.c_str());
-        return make_error(Errc::kIo, "write " + path + ": " + std::strerror(err));
-    }
-    return {};
 }
 
 }  // namespace
@@ -96,7 +77,7 @@ Result<PolicyId> current_policy_id(const std::string& state_dir, const std::stri
     std::ostringstream text;
     text << "id " << out.id << "\nsha256 " << out.sha256 << "\n";
     if (out.previous_id.size()) text << "previous " << out.previous_id << "\n";
-    MOAT_TRY(write_atomic(state_path(state_dir, domain), text.str()));
+    MOAT_TRY(core::write_file_atomic(state_path(state_dir, domain), text.str(), 0640));
     return out;
 }
 

@@ -1,18 +1,9 @@
 #include "acme/internal/crypto.h"
 
-#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace moat::acme::internal {
 namespace {
@@ -134,100 +125,6 @@ Result<PkeyPtr> parse_private_key_pem(std::string_view pem) {
     EVP_PKEY* k = PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, const_cast<char*>(""));
     if (k == nullptr) return ossl_error(Errc::kInvalidArgument, "not a readable private key");
     return PkeyPtr(k);
-}
-
-Result<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        if (errno == ENOENT) return make_error(Errc::kNotFound, path + ": no such file");
-        return make_error(Errc::kIo, path + ": " + std::strerror(errno));
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return make_error(Errc::kIo, path + ": read failed");
-    return ss.str();
-}
-
-namespace {
-
-// Writes `data` to a new temp file beside `path` (mode `mode`, fsynced) and returns its name.
-// The name is unique per process and call, so threads and processes never share one.
-Result<std::string> write_temp(const std::string& path, std::string_view data, unsigned mode) {
-    static std::atomic<unsigned> counter{0};
-    std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                      std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0) return make_error(Errc::kIo, "create " + tmp + ": " + std::strerror(errno));
-    ::fchmod(fd, mode);  // O_CREAT's mode is masked by the umask
-    std::size_t off = 0;
-    while (off < data.size()) {
-        ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            std::string e = std::strerror(errno);
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return make_error(Errc::kIo, "write " + tmp + ": " + e);
-        }
-        off += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        ::unlink(tmp.c_str());
-        return make_error(Errc::kIo, "fsync " + tmp + ": " + std::strerror(errno));
-    }
-    return tmp;
-}
-
-// Makes a new name in the folder durable.
-void fsync_parent(const std::string& path) {
-    std::string dir = std::filesystem::path(path).parent_path().string();
-    if (dir.empty()) dir = ".";
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
-}
-
-}  // namespace
-
-Result<void> write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
-    auto tmp = write_temp(path, data, mode);
-    if (!tmp) return tmp.error();
-    if (::rename(tmp->c_str(), path.c_str()) != 0) {
-        std::string e = std::strerror(errno);
-        ::unlink(tmp->c_str());
-        return make_error(Errc::kIo, "rename " + path + ": " + e);
-    }
-    fsync_parent(path);
-    return {};
-}
-
-Result<bool> create_file_once(const std::string& path, std::string_view data, unsigned mode) {
-    auto tmp = write_temp(path, data, mode);
-    if (!tmp) return tmp.error();
-    // link() fails with EEXIST where rename() would replace: the first creator wins, whole.
-    int rc = ::link(tmp->c_str(), path.c_str());
-    int err = errno;
-    ::unlink(tmp->c_str());
-    if (rc == 0) {
-        fsync_parent(path);
-        return true;
-    }
-    if (err == EEXIST) return false;
-    return make_error(Errc::kIo, "link " + path + ": " + std::strerror(err));
-}
-
-Result<void> make_dirs(const std::string& path, unsigned mode) {
-    std::filesystem::path p(path);
-    std::filesystem::path cur;
-    for (const auto& part : p) {
-        cur /= part;
-        if (cur.string() == "/" || cur.empty()) continue;
-        if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST)
-            return make_error(Errc::kIo, "mkdir " + cur.string() + ": " + std::strerror(errno));
-    }
-    return {};
 }
 
 }  // namespace moat::acme::internal

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/files.h"
 #include "core/result.h"
 
 namespace moat::acme::internal {
@@ -39,14 +40,10 @@ Result<PkeyPtr> generate_rsa(int bits);
 Result<std::string> private_key_pem(EVP_PKEY* key);  // PKCS#8, unencrypted
 Result<PkeyPtr> parse_private_key_pem(std::string_view pem);
 
-// Whole file; kNotFound when missing.
-Result<std::string> read_file(const std::string& path);
-// temp file (mode from creation) -> fsync -> rename, so readers never see half a file.
-Result<void> write_file_atomic(const std::string& path, std::string_view data, unsigned mode);
-// Creates `path` holding `data` only if nothing is there yet (temp file -> fsync -> link):
-// true when this call created it, false when it already existed (left untouched).
-Result<bool> create_file_once(const std::string& path, std::string_view data, unsigned mode);
-// mkdir -p with `mode` for the directories it creates.
-Result<void> make_dirs(const std::string& path, unsigned mode);
+// Files: read whole, written atomically, created once, folders made (core/files.h).
+using core::create_file_once;
+using core::make_dirs;
+using core::read_file;
+using core::write_file_atomic;
 
 }  // namespace moat::acme::internal

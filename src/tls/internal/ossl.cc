@@ -1,16 +1,9 @@
 #include "tls/internal/ossl.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace moat::tls::internal {
 
@@ -72,51 +65,6 @@ Result<std::string> key_pem(EVP_PKEY* key) {
         PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
         return ossl_error(Errc::kInternal, "encoding private key");
     return bio_string(bio.get());
-}
-
-Result<void> write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
-    unsigned char rnd[8];
-    if (RAND_bytes(rnd, sizeof rnd) != 1) return ossl_error(Errc::kInternal, "RAND_bytes");
-    std::string tmp = path + ".tmp-" + hex(rnd, sizeof rnd);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0) return make_error(Errc::kIo, "create " + tmp + ": " + std::strerror(errno));
-    std::size_t done = 0;
-    while (done < data.size()) {
-        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            int err = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return make_error(Errc::kIo, "write " + tmp + ": " + std::strerror(err));
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    // fsync before rename: after a crash the name must not point at an empty file.
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        return make_error(Errc::kIo, "sync " + tmp + ": " + std::strerror(err));
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        return make_error(Errc::kIo, "rename to " + path + ": " + std::strerror(err));
-    }
-    return {};
-}
-
-Result<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        int err = errno;
-        return make_error(err == ENOENT ? Errc::kNotFound : Errc::kIo,
-                          path + ": " + std::strerror(err));
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return make_error(Errc::kIo, path + ": read failed");
-    return ss.str();
 }
 
 }  // namespace moat::tls::internal

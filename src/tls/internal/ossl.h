@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/files.h"
 #include "core/result.h"
 
 namespace moat::tls::internal {
@@ -47,11 +48,8 @@ BioPtr mem_bio(std::string_view data);
 Result<std::string> cert_pem(X509* cert);
 Result<std::string> key_pem(EVP_PKEY* key);
 
-// Writes `data` to `path` through a temporary file and rename(2), so readers see either the
-// old or the new file, never half of one. `mode` applies from creation (0600 for keys).
-Result<void> write_file_atomic(const std::string& path, std::string_view data, unsigned mode);
-
-// Whole file into a string. kNotFound if it does not exist.
-Result<std::string> read_file(const std::string& path);
+// Files read whole and written atomically (core/files.h; 0600 for keys).
+using core::read_file;
+using core::write_file_atomic;
 
 }  // namespace moat::tls::internal
