@@ -133,3 +133,15 @@ pcurl() {
     curl -sS --max-time 10 --cacert "$T/pebble/root.pem" \
         --resolve "$1:$HTTPS_PORT:127.0.0.1" "https://$1:$HTTPS_PORT$2" "${@:3}"
 }
+
+# certs_failing [CONFIG]: `moat certs` once it lists a failure (status.json is written one step
+# after the failure is logged), or its last answer after 10 s.
+certs_failing() {
+    local out
+    for _ in $(seq 40); do
+        out=$("$MOAT" certs --config "${1:-$T/moat.toml}")
+        grep -q 'failing' <<<"$out" && break
+        sleep 0.25
+    done
+    printf '%s\n' "$out"
+}

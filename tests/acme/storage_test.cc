@@ -1,16 +1,14 @@
 // Sealer (AES-256-GCM under seal.key), LeaseLock and the status file.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <vector>
 
 #include "acme/cert_status.h"
 #include "acme/internal/crypto.h"
 #include "acme/lease_lock.h"
 #include "acme/sealer.h"
+#include "support/processes.h"
 
 namespace moat::acme {
 namespace {
@@ -69,32 +67,13 @@ TEST_F(SealerTest, ProcessesCreatingTheKeyTogetherAllUseTheOneOnDisk) {
     int unreadable = 0, failed = 0;
     for (int round = 0; round < kRounds; ++round) {
         const std::string key = dir_ + "/seal" + std::to_string(round) + ".key";
-        int go[2];
-        ASSERT_EQ(::pipe(go), 0);
-        std::vector<pid_t> kids;
-        for (int i = 0; i < kProcs; ++i) {
-            pid_t pid = ::fork();
-            ASSERT_GE(pid, 0);
-            if (pid == 0) {
-                ::close(go[1]);
-                char c;
-                (void)!::read(go[0], &c, 1);  // returns 0 when the parent closes its end
-                auto s = FileKeySealer::open_or_create(key);
-                if (!s) ::_exit(2);
-                auto blob = (*s)->seal("secret " + std::to_string(i), "label");
-                if (!blob) ::_exit(3);
-                auto w = internal::write_file_atomic(key + "." + std::to_string(i), *blob, 0600);
-                ::_exit(w ? 0 : 4);
-            }
-            kids.push_back(pid);
-        }
-        ::close(go[0]);
-        ::close(go[1]);
-        for (pid_t pid : kids) {
-            int status = 0;
-            ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
-        }
+        failed += test_support::run_together(kProcs, [&](int i) {
+            auto s = FileKeySealer::open_or_create(key);
+            if (!s) return 2;
+            auto blob = (*s)->seal("secret " + std::to_string(i), "label");
+            if (!blob) return 3;
+            return internal::write_file_atomic(key + "." + std::to_string(i), *blob, 0600) ? 0 : 4;
+        });
         auto s = FileKeySealer::open_or_create(key);
         ASSERT_TRUE(s) << s.error().detail;
         for (int i = 0; i < kProcs; ++i) {

@@ -96,6 +96,19 @@ moat_start() {
     kill -0 "$MOAT_PID" 2>/dev/null || { echo "moat exited:"; cat "$T/moat.log"; return 1; }
 }
 
+# reload_outcomes: how many reloads (applied or refused) moat_start's moat has logged so far.
+reload_outcomes() { grep -cE 'reloaded config|reload refused' "$T/moat.log" || true; }
+# hup: SIGHUP to moat_start's moat, then waits (bounded, 30 s) until the log shows the reload's
+# outcome, so the next step never overlaps a reload still reading its files.
+hup() {
+    local before
+    before=$(reload_outcomes)
+    kill -HUP "$MOAT_PID"
+    for _ in $(seq 300); do [ "$(reload_outcomes)" -gt "$before" ] && return 0; sleep 0.1; done
+    echo "no reload outcome logged within 30 s of SIGHUP" >&2
+    return 1
+}
+
 # A site folder with the usual shapes: index, subfolder index, css, js, image, 404, dotfile.
 make_site() {
     local d=$1 label=${2:-prod}

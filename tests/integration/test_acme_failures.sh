@@ -63,13 +63,8 @@ run_case() {
     expect_match "$1: backs off" "$line" 'retry_in=[0-9]+s'
     expect_eq "$1: old certificate still served" "$(served_serial site.example.test)" "$good"
     expect_eq "$1: and verifies" "$(pcurl site.example.test / -o /dev/null -w '%{http_code}')" 200
-    # status.json is written after the failure is logged (one step later in the same loop).
     local certs
-    for _ in $(seq 40); do
-        certs=$("$MOAT" certs --config "$T/moat.toml")
-        grep -q 'failing' <<<"$certs" && break
-        sleep 0.25
-    done
+    certs=$(certs_failing)
     expect_match "$1: moat certs shows the failure" "$certs" 'failing.*\(1 failures\)'
     kill -TERM "$MOAT_PID"; wait "$MOAT_PID" 2>/dev/null || true
 }

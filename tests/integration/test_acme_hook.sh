@@ -57,17 +57,6 @@ propagation_timeout = "$2"
 EOF
 }
 txt() { kdig @127.0.0.1 -p "$KNOT_PORT" +short TXT _acme-challenge.site.example.test; }
-# certs_failing: `moat certs` once it lists the failure (status.json is written one step after
-# the failure is logged), or its last answer after 10 s.
-certs_failing() {
-    local out
-    for _ in $(seq 40); do
-        out=$("$MOAT" certs --config "$T/moat.toml")
-        grep -q 'failing' <<<"$out" && break
-        sleep 0.25
-    done
-    printf '%s\n' "$out"
-}
 
 # ---- the hook publishes, pebble validates, the hook removes ----
 config 0.5 20s

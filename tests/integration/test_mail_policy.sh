@@ -103,18 +103,6 @@ expect_match "dns for an ordinary site" "$site_dns" 'site\.moat\.test\. 3600 IN 
 "$MOAT" dns nowhere.test --config "$T/moat.toml" >/dev/null 2>&1 && rc=0 || rc=$?
 expect_eq "dns: unknown name exits 2" "$rc" "2"
 
-# hup: SIGHUP, then waits (bounded) until the log shows the reload's outcome.
-hup() {
-    local before
-    before=$(grep -cE 'reloaded config|reload refused' "$T/moat.log" || true)
-    kill -HUP "$MOAT_PID"
-    for _ in $(seq 200); do
-        [ "$(grep -cE 'reloaded config|reload refused' "$T/moat.log" || true)" -gt "$before" ] && return 0
-        sleep 0.1
-    done
-    echo "no reload outcome logged within 20 s" >&2
-    return 1
-}
 check "reload without change handled" hup
 expect_eq "reload without change keeps the id" "$(awk '$1=="id"{print $2}' "$T/data/mail/example.test.sts")" "$id1"
 sleep 1  # the id carries a timestamp in seconds

@@ -30,18 +30,6 @@ EOF
     fi
     mv "$T/moat.toml.new" "$T/moat.toml" # atomic: a reload never reads half a file
 }
-# hup: sends SIGHUP and waits until the log shows its outcome (reloaded or refused).
-hup() {
-    local before
-    before=$(grep -cE 'reloaded config|reload refused' "$T/moat.log" || true)
-    kill -HUP "$MOAT_PID"
-    for _ in $(seq 400); do
-        [ "$(grep -cE 'reloaded config|reload refused' "$T/moat.log" || true)" -gt "$before" ] && return 0
-        sleep 0.05
-    done
-    echo "no reload outcome logged within 20 s" >&2
-    return 1
-}
 x_test() { mcurl -o /dev/null -D - "https://localhost:$HTTPS_PORT/" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-test" { print $2 }'; }
 site2() {
     mcurl -o "$T/s2.html" -w '%{http_code}' --resolve "site2.localhost:$HTTPS_PORT:127.0.0.1" \

@@ -211,16 +211,6 @@ wait_cert() {
     done
     printf '%s' "$got"
 }
-# hup: SIGHUP, then waits (bounded, ~30 s) until moat has logged the reload's outcome, so the
-# next step never overlaps a reload still reading the certificate files.
-reloads() { grep -c 'reloaded config\|reload refused' "$T/moat.log" || true; }
-hup() {
-    local before
-    before=$(reloads)
-    kill -HUP "$MOAT_PID"
-    for _ in $(seq 300); do [ "$(reloads)" -gt "$before" ] && return 0; sleep 0.1; done
-    echo "no reload logged after SIGHUP" >&2
-}
 want_sum=$(sha256sum "$T/site/big.bin" | cut -d' ' -f1)
 size=$(stat -c %s "$T/site/big.bin")
 for proto in --http1.1 --http2; do

@@ -3,13 +3,10 @@
 #include "store/sqlite.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <vector>
 
 #include "store/internal/db.h"
 #include "store/store.h"
+#include "support/processes.h"
 #include "test_util.h"
 
 namespace moat::store {
@@ -45,31 +42,13 @@ TEST(Sqlite, ProcessesSwitchingANewFileToWalTogetherAllSucceed) {
     int failed = 0;
     for (int round = 0; round < kRounds; ++round) {
         const std::string path = dir.path() + "/r" + std::to_string(round) + ".db";
-        int go[2];
-        ASSERT_EQ(::pipe(go), 0);
-        std::vector<pid_t> kids;
-        for (int i = 0; i < kProcs; ++i) {
-            pid_t pid = ::fork();
-            ASSERT_GE(pid, 0);
-            if (pid == 0) {
-                ::close(go[1]);
-                char c;
-                (void)!::read(go[0], &c, 1);  // returns 0 when the parent closes its end
-                auto db = sqlite::open(path, SQLITE_OPEN_NOMUTEX, 10000, sqlite::error);
-                if (!db) ::_exit(2);
-                auto r = sqlite::use_wal(*db, 10000, sqlite::error);
-                sqlite3_close_v2(*db);
-                ::_exit(r ? 0 : 1);
-            }
-            kids.push_back(pid);
-        }
-        ::close(go[0]);
-        ::close(go[1]);
-        for (pid_t pid : kids) {
-            int status = 0;
-            ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
-        }
+        failed += test_support::run_together(kProcs, [&](int) {
+            auto db = sqlite::open(path, SQLITE_OPEN_NOMUTEX, 10000, sqlite::error);
+            if (!db) return 2;
+            auto r = sqlite::use_wal(*db, 10000, sqlite::error);
+            sqlite3_close_v2(*db);
+            return r ? 0 : 1;
+        });
     }
     EXPECT_EQ(failed, 0) << "of " << kRounds * kProcs << " opens";
     auto db = sqlite::open(dir.path() + "/r0.db", 0, 1000, sqlite::error);
