@@ -22,6 +22,7 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$p" 2>/dev/null || true
     done
+    release_ports
     if [ "$FAILS" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
 }
 trap cleanup EXIT
@@ -29,24 +30,46 @@ trap cleanup EXIT
 # A free TCP port on loopback (IPv4 and IPv6). Random rather than the kernel's bind(0) choice:
 # tests started in the same instant (ctest -j) were seen to get the same port from bind(0).
 # Below the kernel's ephemeral range: a port inside it can be taken by any client's outgoing
-# connection between this check and the server's bind. The probe socket is closed again, so the
-# ports handed out are remembered in $T: two calls of one test never get the same port.
+# connection between this check and the server's bind. The probe socket is closed again, so a
+# port handed out is also reserved, until the test ends, by a file in $PORT_RESERVATIONS that
+# names the test's shell: tests running side by side never get the same port, even before its
+# server binds it. A reservation whose shell is gone (a test killed) is taken over.
+PORT_RESERVATIONS=${TMPDIR:-/tmp}/moat-it-ports
 free_port() {
-    python3 - "$T/.ports" <<'PY'
-import random, socket, sys
+    python3 - "$T/.ports" "$PORT_RESERVATIONS" "$$" <<'PY'
+import os, random, socket, sys
+mine, resdir, me = sys.argv[1], sys.argv[2], sys.argv[3]
+os.makedirs(resdir, exist_ok=True)
+
+def owner(path):
+    try:
+        return open(path).read().strip()
+    except OSError:
+        return ""
+
+def reserve(port):
+    path = os.path.join(resdir, str(port))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, me.encode())
+        os.close(fd)
+        return True
+    except FileExistsError:
+        pid = owner(path)
+        if pid and os.path.exists("/proc/" + pid):
+            return False
+        tmp = "%s.%s" % (path, me)  # stale: replace it whole, then see who won
+        with open(tmp, "w") as f:
+            f.write(me)
+        os.replace(tmp, path)
+        return owner(path) == me
+
 try:
-    given = set(open(sys.argv[1]).read().split())
-except OSError:
-    given = set()
-try:
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        low = int(f.read().split()[0])
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 except (OSError, ValueError, IndexError):
     low = 32768
-for _ in range(200):
+for _ in range(500):
     port = random.randint(10000, max(low, 12000) - 1)
-    if str(port) in given:
-        continue
     try:
         for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
             s = socket.socket(fam)
@@ -54,11 +77,22 @@ for _ in range(200):
             s.close()
     except OSError:
         continue
-    with open(sys.argv[1], "a") as f:
-        f.write(f"{port}\n")
+    if not reserve(port):
+        continue
+    with open(mine, "a") as f:
+        f.write("%d\n" % port)
     print(port)
     break
 PY
+}
+# Drops this test's reservations (cleanup).
+release_ports() {
+    local port
+    [ -f "$T/.ports" ] || return 0
+    while read -r port; do
+        [ "$(cat "$PORT_RESERVATIONS/$port" 2>/dev/null)" = "$$" ] && rm -f "$PORT_RESERVATIONS/$port"
+    done <"$T/.ports"
+    return 0
 }
 
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
@@ -91,9 +125,26 @@ moat_start() {
     MOAT_PID=$!
     PIDS+=("$MOAT_PID")
     wait_port "${HTTPS_PORT:?}" || { cat "$T/moat.log"; return 1; }
-    # The port may have been opened by another process: make sure it is ours.
-    sleep 0.1
-    kill -0 "$MOAT_PID" 2>/dev/null || { echo "moat exited:"; cat "$T/moat.log"; return 1; }
+    # The port may have been opened by another process: make sure it is moat's.
+    for _ in $(seq 150); do
+        listens_on "$MOAT_PID" "$HTTPS_PORT" && return 0
+        kill -0 "$MOAT_PID" 2>/dev/null || { echo "moat exited:"; cat "$T/moat.log"; return 1; }
+        sleep 0.1
+    done
+    echo "port $HTTPS_PORT is open, but not by moat:"
+    cat "$T/moat.log"
+    return 1
+}
+
+# listens_on PID PORT: whether process PID has a listening TCP socket on PORT (IPv4 or IPv6),
+# from /proc alone: the socket inodes listening on the port, looked for among PID's fds.
+listens_on() {
+    local inode
+    for inode in $(awk -v p="$(printf ':%04X' "$2")" '$4 == "0A" && substr($2, length($2) - 4) == p { print $10 }' \
+        /proc/net/tcp /proc/net/tcp6 2>/dev/null); do
+        [ -n "$(find "/proc/$1/fd" -lname "socket:\[$inode\]" 2>/dev/null | head -1)" ] && return 0
+    done
+    return 1
 }
 
 # reload_outcomes: how many reloads (applied or refused) moat_start's moat has logged so far.
