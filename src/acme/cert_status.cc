@@ -23,6 +23,29 @@ std::string CertStatus::state(TimePoint now) const {
     return "valid";
 }
 
+std::string backoff_to_json(const OrderBackoff& b) {
+    return json{{"failures", b.failures},
+                {"not_before", secs(b.not_before)},
+                {"last_error", b.last_error}}
+               .dump() +
+           "\n";
+}
+
+Result<OrderBackoff> backoff_from_json(const std::string& text) {
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        return make_error(Errc::kInvalidArgument, "order backoff is not a JSON object");
+    try {
+        OrderBackoff b;
+        b.failures = j.at("failures").get<int>();
+        b.not_before = from_secs(j.at("not_before").get<long long>());
+        b.last_error = j.value("last_error", std::string());
+        return b;
+    } catch (const json::exception& e) {
+        return make_error(Errc::kInvalidArgument, std::string("order backoff: ") + e.what());
+    }
+}
+
 std::string status_to_json(const CertStatus& s) {
     json j = {{"name", s.name},
               {"names", s.names},

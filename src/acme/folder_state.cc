@@ -1,6 +1,11 @@
 // The folder StateStore (state_store.h): files under <state_dir>, the account key sealed by a
 // FileKeySealer, the order lock a LeaseLock.
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "acme/internal/crypto.h"
 #include "acme/lease_lock.h"
 #include "acme/sealer.h"
@@ -64,6 +69,24 @@ public:
         return internal::write_file_atomic(slot.cert_file, pems.chain_pem, 0644);
     }
 
+    Result<OrderBackoff> order_backoff(const CertSlot& slot) override {
+        auto text = internal::read_file(backoff_path(slot));
+        if (!text && text.error().code == Errc::kNotFound) return OrderBackoff{};
+        if (!text) return text.error();
+        return backoff_from_json(*text);
+    }
+
+    Result<void> save_order_backoff(const CertSlot& slot, const OrderBackoff& b) override {
+        const std::string path = backoff_path(slot);
+        if (b.failures == 0) {
+            if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+                return make_error(Errc::kIo, "remove " + path + ": " + std::strerror(errno));
+            return {};
+        }
+        MOAT_TRY(internal::make_dirs(dir_of(path), 0700));
+        return internal::write_file_atomic(path, backoff_to_json(b), 0600);
+    }
+
     Result<std::unique_ptr<Lease>> lock(const std::string& owner, std::chrono::seconds ttl,
                                         TimePoint now) override {
         auto l = LeaseLock::acquire(dir_ + "/order.lock", owner, ttl, now);
@@ -72,6 +95,10 @@ public:
     }
 
 private:
+    std::string backoff_path(const CertSlot& slot) const {
+        return dir_ + "/certs/" + slot.host + (slot.rsa ? "/backoff-rsa.json" : "/backoff.json");
+    }
+
     std::string dir_;
     std::unique_ptr<Sealer> sealer_;
 };

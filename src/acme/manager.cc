@@ -274,6 +274,12 @@ bool Manager::check(Entry& e, TimePoint now) {
             // look only learns what build_cert_table already loaded at start, unless the
             // local copy was just written from the store.
             if (e.checked || local_updated) changed = true;
+            // Issued by another process sharing the state: its success ends our failing too.
+            if (e.checked && usable && e.st.failures > 0) {
+                e.st.failures = 0;
+                e.st.last_error.clear();
+                e.st.next_attempt = {};
+            }
             e.known_not_after = f.not_after;
             e.ari.reset();
             e.ari_next_poll = {};
@@ -348,6 +354,27 @@ bool Manager::check(Entry& e, TimePoint now) {
         return changed;
     }
 
+    // A failed order of another process sharing this state is this one's too (one CA account,
+    // one set of rate limits): its backoff holds here, and a failure here counts on from it.
+    auto shared = state_->order_backoff(slot);
+    if (!shared) {
+        log->warn("order backoff unreadable name={} err={}", e.spec.name, shared.error().detail);
+        shared = OrderBackoff{};
+    }
+    if (shared->failures > e.st.failures) {
+        e.st.failures = shared->failures;
+        e.st.last_error = shared->last_error;
+        e.st.next_attempt = shared->not_before;
+    }
+    if (shared->failures > 0 && now < shared->not_before) {
+        (*lock)->release();
+        e.next_check = shared->not_before;
+        log->info("order deferred name={} reason=another process's order failed retry_in={}s",
+                  e.spec.name,
+                  std::chrono::duration_cast<seconds>(shared->not_before - now).count());
+        return changed;
+    }
+
     log->info("ordering certificate name={} key={} names={} reason={}", e.spec.name,
               key_type(e.rsa), fmt::join(e.spec.names, ","),
               usable   ? "renewal due"
@@ -355,6 +382,24 @@ bool Manager::check(Entry& e, TimePoint now) {
                        : "none stored");
     bool lost = false;
     auto r = order(e, **lock, replaces, lost);
+    if (r && shared->failures > 0) {
+        if (auto c = state_->save_order_backoff(slot, {}); !c)
+            log->warn("order backoff not cleared name={} err={}", e.spec.name, c.error().detail);
+    }
+    // Interrupted by shutdown: not the CA's fault, no backoff.
+    const bool interrupted = !r && !lost && stopping();
+    if (!r && !lost && !interrupted) {
+        // Saved before the lock is released, so no other process orders in between.
+        e.st.failures++;
+        e.st.last_error = r.error().detail;
+        std::optional<seconds> ra;
+        if (r.error().reason == static_cast<int>(Reason::kRateLimited) && client_)
+            ra = client_->retry_after();
+        e.st.next_attempt = now + backoff(e.st.failures, rnd(), ra);
+        OrderBackoff b{e.st.failures, e.st.next_attempt, e.st.last_error};
+        if (auto w = state_->save_order_backoff(slot, b); !w)
+            log->warn("order backoff not shared name={} err={}", e.spec.name, w.error().detail);
+    }
     (*lock)->release();
     if (r) {
         e.st.failures = 0;
@@ -373,26 +418,22 @@ bool Manager::check(Entry& e, TimePoint now) {
         e.next_check = now + seconds(10);
         return changed;
     }
-    {
-        std::lock_guard stop_lock(mu_);
-        if (stop_) {  // interrupted by shutdown: not the CA's fault, no backoff
-            e.next_check = now;
-            return changed;
-        }
+    if (interrupted) {
+        e.next_check = now;
+        return changed;
     }
-    e.st.failures++;
     failed_orders_.fetch_add(1);
-    e.st.last_error = r.error().detail;
-    std::optional<seconds> ra;
-    if (r.error().reason == static_cast<int>(Reason::kRateLimited) && client_)
-        ra = client_->retry_after();
-    auto wait = backoff(e.st.failures, rnd(), ra);
-    e.st.next_attempt = now + wait;
+    auto wait = std::chrono::duration_cast<seconds>(e.st.next_attempt - now);
     e.next_check = e.st.next_attempt;
     log->error("certificate order failed name={} key={} failures={} retry_in={}s serving={} err={}",
                e.spec.name, key_type(e.rsa), e.st.failures, wait.count(),
                usable ? "old certificate" : "nothing (no certificate yet)", r.error().detail);
     return changed;
+}
+
+bool Manager::stopping() {
+    std::lock_guard lock(mu_);
+    return stop_;
 }
 
 Result<void> Manager::ensure_account() {

@@ -114,6 +114,7 @@ private:
     bool check(Entry& e, TimePoint now);  // true if the served files changed
     // `lost`: the lease passed to another process during the order (which then stopped).
     Result<void> order(Entry& e, Lease& lease, const std::string& replaces, bool& lost);
+    bool stopping();
     Result<void> ensure_account();
     Result<std::vector<Solver*>> solvers();
     void save_status(const Entry& e);

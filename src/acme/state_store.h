@@ -1,17 +1,19 @@
 #pragma once
 // Where the ACME part keeps what must outlive a process and be shared between processes: the
-// account key, each issued certificate chain with its private key, and the order lock. Two
-// implementations, so the Manager does not care which one it has:
+// account key, each issued certificate chain with its private key, the backoff after a failed
+// order, and the order lock. Two implementations, so the Manager does not care which one it has:
 //
 //   folder  <state_dir>/: account.key.sealed (AES-256-GCM under seal.key, see sealer.h),
-//           certs/<host>/{fullchain,privkey}[-rsa].pem, order.lock (LeaseLock). For moat
-//           without a store; processes share the state by sharing <data_dir>.
+//           certs/<host>/{fullchain,privkey}[-rsa].pem, certs/<host>/backoff[-rsa].json,
+//           order.lock (LeaseLock). For moat without a store; processes share the state by
+//           sharing <data_dir>.
 //   store   the internal bucket `moat-acme` of the object store, which encrypts every object
 //           at rest under its master key: account.key, certs/<host>/{ecdsa,rsa}.json (chain
-//           and key in one object, so a reader never pairs a new chain with an old key) and
-//           locks/order (a StoreLease). Processes share the state by sharing the store. The
-//           edge still loads the files under <state_dir>/certs/: the store state keeps them
-//           as a local copy of its objects (see load_cert).
+//           and key in one object, so a reader never pairs a new chain with an old key),
+//           certs/<host>/{ecdsa,rsa}-backoff.json and locks/order (a StoreLease). Processes
+//           share the state by sharing the store. The edge still loads the files under
+//           <state_dir>/certs/: the store state keeps them as a local copy of its objects
+//           (see load_cert).
 //
 // Blocking (files, SQLite); used from the Manager's thread only, so not thread-safe.
 
@@ -20,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "acme/cert_status.h"
 #include "core/result.h"
 
 namespace moat::store {
@@ -79,6 +82,11 @@ public:
     virtual Result<LoadedCert> load_cert(const CertSlot& slot) = 0;
     // Saves a newly issued certificate (and, for the store, its local copy).
     virtual Result<void> save_cert(const CertSlot& slot, const CertPems& pems) = 0;
+
+    // The backoff of `slot` (failures 0 when there is none). Read and written under the order
+    // lock. save_order_backoff with failures 0 clears it.
+    virtual Result<OrderBackoff> order_backoff(const CertSlot& slot) = 0;
+    virtual Result<void> save_order_backoff(const CertSlot& slot, const OrderBackoff& b) = 0;
 
     // Takes the order lock for `ttl` if it is free, expired or already `owner`'s.
     // kConflict "ACME lock ... held by <owner> for another N s" when someone else holds it.

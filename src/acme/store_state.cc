@@ -28,6 +28,10 @@ std::string object_key(const CertSlot& slot) {
     return "certs/" + slot.host + (slot.rsa ? "/rsa.json" : "/ecdsa.json");
 }
 
+std::string backoff_key(const CertSlot& slot) {
+    return "certs/" + slot.host + (slot.rsa ? "/rsa-backoff.json" : "/ecdsa-backoff.json");
+}
+
 Result<CertPems> parse_pems(const std::string& text, const std::string& what) {
     try {
         auto j = nlohmann::json::parse(text);
@@ -94,6 +98,24 @@ public:
         auto put = internal::put_object(store_, bucket_, object_key(slot), dump_pems(pems), {});
         if (!put) return put.error();
         return write_local(slot, pems);
+    }
+
+    Result<OrderBackoff> order_backoff(const CertSlot& slot) override {
+        auto obj = internal::get_object(store_, bucket_, backoff_key(slot));
+        if (!obj && obj.error().code == Errc::kNotFound) return OrderBackoff{};
+        if (!obj) return obj.error();
+        return backoff_from_json(obj->data);
+    }
+
+    Result<void> save_order_backoff(const CertSlot& slot, const OrderBackoff& b) override {
+        if (b.failures == 0) {
+            auto del = store_.remove(bucket_, backoff_key(slot));
+            if (!del && del.error().code != Errc::kNotFound) return del.error();
+            return {};
+        }
+        auto put = internal::put_object(store_, bucket_, backoff_key(slot), backoff_to_json(b), {});
+        if (!put) return put.error();
+        return {};
     }
 
     Result<std::unique_ptr<Lease>> lock(const std::string& owner, std::chrono::seconds ttl,

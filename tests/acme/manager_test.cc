@@ -129,6 +129,50 @@ TEST_F(ManagerTest, DueCertificateIsOrderedAndFailureBacksOff) {
     EXPECT_EQ(again->status()[0].failures, 2);
 }
 
+// Two processes sharing one ACME state (here one folder) share the backoff: a failure one of
+// them met defers the other's order too, and the next failure counts on from it, so the CA sees
+// one process's retries, not one set per process.
+TEST_F(ManagerTest, BackoffIsSharedByTheProcessesSharingTheState) {
+    store_cert();
+    now_ = not_after_ - hours(24 * 20);  // renewal due
+    opts_.lock_owner = "node-a";
+    auto a = make();
+    opts_.lock_owner = "node-b";
+    auto b = make();
+    a->run_due();
+    ASSERT_EQ(a->failed_orders(), 1u);
+    const auto first_retry = a->status()[0].next_attempt;
+    EXPECT_EQ(first_retry, now_ + seconds(60));
+
+    // b has not failed itself, yet does not order before a's backoff ends, and says why.
+    b->run_due();
+    EXPECT_EQ(b->failed_orders(), 0u);
+    auto sb = b->status()[0];
+    EXPECT_EQ(sb.failures, 1);
+    EXPECT_EQ(sb.next_attempt, first_retry);
+    EXPECT_NE(sb.last_error.find("Connection refused"), std::string::npos);
+    EXPECT_EQ(sb.state(now_), "failing");
+
+    // After it, b orders, fails, and backs off from the shared count (2: twice as long).
+    now_ = first_retry + seconds(1);
+    b->run_due();
+    EXPECT_EQ(b->failed_orders(), 1u);
+    EXPECT_EQ(b->status()[0].failures, 2);
+    const auto second_retry = b->status()[0].next_attempt;
+    EXPECT_EQ(second_retry, now_ + seconds(120));
+    // a's own backoff is over, but b's holds it back.
+    a->run_due();
+    EXPECT_EQ(a->failed_orders(), 1u);
+    EXPECT_EQ(a->status()[0].failures, 2);
+    EXPECT_EQ(a->status()[0].next_attempt, second_retry);
+    auto text = internal::read_file(dir_ + "/acme/certs/site.test/backoff.json");
+    ASSERT_TRUE(text);
+    auto shared = backoff_from_json(*text);
+    ASSERT_TRUE(shared);
+    EXPECT_EQ(shared->failures, 2);
+    EXPECT_EQ(shared->not_before, second_retry);
+}
+
 TEST_F(ManagerTest, MissingCertificateIsOrderedAtOnce) {
     auto m = make();
     m->run_due();

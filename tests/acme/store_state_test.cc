@@ -185,6 +185,33 @@ TEST_F(StoreStateTest, CertificatesAndAccountKeyLiveInTheBucketWithLocalCopies) 
     EXPECT_NE(obj->data.find("PRIVATE KEY"), std::string::npos);
 }
 
+// The order backoff round-trips per slot (ECDSA and RSA apart) in both state stores, and
+// saving failures 0 clears it, also when there was none.
+TEST_F(StoreStateTest, OrderBackoffRoundTripsAndClearsInBothStates) {
+    auto in_store = open_store_state(*store_, dir_ + "/acme");
+    ASSERT_TRUE(in_store) << in_store.error().detail;
+    auto in_folder = open_folder_state(dir_ + "/folder");
+    ASSERT_TRUE(in_folder) << in_folder.error().detail;
+    for (StateStore* st : {in_store->get(), in_folder->get()}) {
+        SCOPED_TRACE(st->where());
+        CertSlot ecdsa{"site.test", false, dir_ + "/c.pem", dir_ + "/k.pem"};
+        CertSlot rsa{"site.test", true, dir_ + "/c-rsa.pem", dir_ + "/k-rsa.pem"};
+        auto none = st->order_backoff(ecdsa);
+        ASSERT_TRUE(none) << none.error().detail;
+        EXPECT_EQ(none->failures, 0);
+        ASSERT_TRUE(st->save_order_backoff(ecdsa, {3, kT0 + seconds(240), "CA said no"}));
+        auto got = st->order_backoff(ecdsa);
+        ASSERT_TRUE(got);
+        EXPECT_EQ(got->failures, 3);
+        EXPECT_EQ(got->not_before, kT0 + seconds(240));
+        EXPECT_EQ(got->last_error, "CA said no");
+        EXPECT_EQ(st->order_backoff(rsa)->failures, 0);
+        ASSERT_TRUE(st->save_order_backoff(ecdsa, {}));
+        EXPECT_EQ(st->order_backoff(ecdsa)->failures, 0);
+        EXPECT_TRUE(st->save_order_backoff(rsa, {}));  // nothing to clear: fine
+    }
+}
+
 TEST_F(StoreStateTest, FolderStateIsImportedOnFirstUse) {
     // A data folder from before the store: sealed account key and a certificate on disk.
     const std::string folder = dir_ + "/old/acme";

@@ -59,7 +59,8 @@ for _ in $(seq 240); do grep -q 'certificate order failed' "$T/moat.log" && brea
 expect_match "wrong TSIG key: clear error" "$(cat "$T/moat.log")" 'certificate order failed name=site.example.test.*DNS UPDATE add _acme-challenge.site.example.test TXT: (NOTAUTH|REFUSED)|TSIG'
 expect_no_match "secret not logged" "$(cat "$T/moat.log")" 'AAAAAAAAAAAAAAAAAAAA'
 kill -TERM "$MOAT_PID"; wait "$MOAT_PID" 2>/dev/null || true
-rm -f "$T/data/acme/certs/site.example.test/status.json"  # forget the backoff
+# forget the backoff (this process's and the shared one)
+rm -f "$T/data/acme/certs/site.example.test/status.json" "$T/data/acme/certs/site.example.test/backoff.json"
 
 # ---- the right key, from a file ----
 config "tsig_secret_file = \"$T/tsig.secret\""

@@ -66,6 +66,8 @@ run_case() {
     local certs
     certs=$(certs_failing)
     expect_match "$1: moat certs shows the failure" "$certs" 'failing.*\(1 failures\)'
+    check "$1: backoff shared with the other processes (backoff.json)" \
+        grep -q '"failures":1' "$T/data/acme/certs/site.example.test/backoff.json"
     kill -TERM "$MOAT_PID"; wait "$MOAT_PID" 2>/dev/null || true
 }
 
