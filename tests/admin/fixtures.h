@@ -11,26 +11,13 @@
 
 #include "admin/settings.h"
 #include "edge/service.h"
+#include "support/temp_dir.h"
 
 namespace moat::admin::testing {
 
 namespace fs = std::filesystem;
 
-class TempDir {
-public:
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "moat-admin-XXXXXX").string();
-        path_ = ::mkdtemp(t.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using TempDir = test_support::TempDir;
 
 inline AdminSettings settings_in(const TempDir& d) {
     AdminSettings s;

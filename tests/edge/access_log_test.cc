@@ -19,29 +19,15 @@
 #include <thread>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 namespace moat::edge {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "moat-access-log-XXXXXX").string();
-        char* p = ::mkdtemp(tmpl.data());
-        EXPECT_NE(p, nullptr);
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using TempDir = test_support::TempDir;
 
 std::chrono::system_clock::time_point utc(int y, unsigned mo, unsigned d, int h, int mi, int s) {
     using namespace std::chrono;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "store/memory_body.h"
+#include "support/temp_dir.h"
 
 namespace moat::release {
 namespace {
@@ -22,21 +23,7 @@ namespace fs = std::filesystem;
 using content::Encoding;
 using content::Lookup;
 
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "moat-catalog-XXXXXX").string();
-        path_ = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using TempDir = test_support::TempDir;
 
 std::string sha256_hex(const std::string& data) {
     unsigned char d[EVP_MAX_MD_SIZE];

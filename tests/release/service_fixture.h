@@ -16,25 +16,11 @@
 #include "release/service.h"
 #include "store/memory_body.h"
 #include "store/store.h"
+#include "support/temp_dir.h"
 
 namespace moat::release::testing {
 
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl =
-            (std::filesystem::temp_directory_path() / "moat-release-XXXXXX").string();
-        path_ = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using TempDir = test_support::TempDir;
 
 inline std::string sha(std::string_view s) { return internal::sha256_hex(s); }
 

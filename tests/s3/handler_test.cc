@@ -12,6 +12,7 @@
 
 #include "s3/auth.h"
 #include "s3/xml.h"
+#include "support/temp_dir.h"
 
 namespace moat::s3 {
 namespace {
@@ -19,21 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::system_clock;
 
-class TempDir {
-public:
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "moat-s3-XXXXXX").string();
-        path_ = ::mkdtemp(t.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using TempDir = test_support::TempDir;
 
 class MemBody : public edge::ServiceBody {
 public:

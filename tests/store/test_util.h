@@ -12,24 +12,11 @@
 #include <string>
 
 #include "store/store.h"
+#include "support/temp_dir.h"
 
 namespace moat::store::testing {
 
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "moat-store-XXXXXX").string();
-        path_ = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using TempDir = test_support::TempDir;
 
 // A body that hands out `data` in pieces of `piece` bytes; fails on the last read when `fail`.
 class StringBody : public BodySource {

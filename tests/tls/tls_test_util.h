@@ -14,29 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.h"
 #include "tls/server_context.h"
 
 namespace moat::tls::testing {
 
 // A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "moat-tls-XXXXXX").string();
-        char* p = mkdtemp(tmpl.data());
-        EXPECT_NE(p, nullptr);
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
+using TempDir = test_support::TempDir;
 
 inline std::string pem_of(X509* x) {
     BIO* b = BIO_new(BIO_s_mem());
