@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 namespace moat::core {
 namespace {
 
@@ -18,11 +20,6 @@ namespace fs = std::filesystem;
 
 class FilesTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        std::string tmpl = (fs::temp_directory_path() / "moat-core-XXXXXX").string();
-        dir_ = ::mkdtemp(tmpl.data());
-    }
-    void TearDown() override { fs::remove_all(dir_); }
     unsigned mode_of(const std::string& p) {
         struct stat st {};
         EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
@@ -35,7 +32,8 @@ protected:
             if (e.path().filename() != keep) out.insert(e.path().filename().string());
         return out;
     }
-    std::string dir_;
+    test_support::TempDir tmp_{"moat-core"};
+    std::string dir_ = tmp_.path();
 };
 
 TEST_F(FilesTest, ReadsWholeFilesAndNamesAMissingOne) {
