@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-# A tiny ACME CA stand-in for tests/integration/test_acme_failures.sh: serves a directory,
-# nonces and a new account, and answers every newOrder with 429 rateLimited + Retry-After.
-# usage: ratelimit_stub.py PORT CERT KEY
-import http.server, json, ssl, sys
+# A tiny ACME CA stand-in for tests/integration/test_acme_failures.sh and test_acme_backoff.sh:
+# serves a directory, nonces and a new account, and answers every newOrder with 429
+# rateLimited + Retry-After, after DELAY seconds (default 0), and counts the orders it refused
+# in COUNT_FILE when given.
+# usage: ratelimit_stub.py PORT CERT KEY [DELAY [COUNT_FILE]]
+import http.server, json, ssl, sys, time
 
 port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+count_file = sys.argv[5] if len(sys.argv) > 5 else None
+orders = [0]
 base = f"https://127.0.0.1:{port}"
 n = [0]
 
@@ -34,6 +39,11 @@ class H(http.server.BaseHTTPRequestHandler):
         if self.path == "/acct":
             self.send(201, {"status": "valid"}, [("Location", base + "/acct/1")])
         else:
+            time.sleep(delay)
+            orders[0] += 1
+            if count_file:
+                with open(count_file, "w") as f:
+                    f.write(str(orders[0]))
             self.send(429, {"type": "urn:ietf:params:acme:error:rateLimited",
                             "detail": "too many new orders recently"}, [("Retry-After", "3600")])
 
