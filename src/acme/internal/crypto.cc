@@ -4,7 +4,6 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-
 namespace moat::acme::internal {
 namespace {
 

@@ -4,7 +4,6 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-
 namespace moat::tls::internal {
 
 std::string drain_errors() {
